@@ -1,0 +1,52 @@
+# o2o-mobility. On a fresh machine `make run` and `make test` are all you type:
+# every target creates .venv and installs the pinned requirements on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+MOTO_PORT ?= 5000
+STAGE ?= dev
+ROLE ?= admin
+SUB ?= ops-1
+APPROVER ?=
+export AWS_DEFAULT_REGION ?= ap-northeast-2
+
+.PHONY: run token test lint pytest package bench clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	@echo "installing into $(VENV) (first run only)..." >&2
+	@$(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt >&2
+	@touch $@
+
+## run: the local stack (embedded AWS, tables from infra/, API on PORT, scheduler, queue pump)
+run: $(BIN)/.installed
+	$(BIN)/python -m devstack run --port $(PORT) --moto-port $(MOTO_PORT)
+
+## token: print a token for the local stack: make token ROLE=admin SUB=ops-1 [APPROVER=1]
+token: $(BIN)/.installed
+	@$(BIN)/python -m devstack token --role $(ROLE) --sub $(SUB) $(if $(filter 1 true yes,$(APPROVER)),--approver)
+
+## test: lint, the whole test suite, then package and cfn-lint the template
+test: lint pytest package
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+pytest: $(BIN)/.installed
+	$(BIN)/pytest
+
+## package: `chalice package` with infra/ merged in, checked by cfn-lint
+package: $(BIN)/.installed
+	rm -rf out/package
+	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/resources.json out/package
+	$(BIN)/cfn-lint out/package/sam.json
+	@echo "template ok: out/package/sam.json"
+
+## bench: the performance tables
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache

@@ -1,0 +1,14 @@
+"""o2o-mobility: the Chalice app. It only wires: observability, the authorizer and each domain's Blueprint."""
+
+from chalice import Chalice
+
+from chalicelib.core.api import api_error_bodies
+from chalicelib.core.auth import authorizer_blueprint
+from chalicelib.core.observability import instrument
+from chalicelib.core.routes import core
+
+app = Chalice(app_name="o2o-mobility", configure_logs=False)
+instrument(app)
+app.register_middleware(api_error_bodies, "http")
+app.register_blueprint(authorizer_blueprint)
+app.register_blueprint(core)

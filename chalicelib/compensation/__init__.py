@@ -1,0 +1,1 @@
+"""Compensation after an outage: programs, business claims, entitlements and vouchers."""

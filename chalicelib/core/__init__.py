@@ -1,0 +1,1 @@
+"""What every domain shares: settings, errors, auth, ids, clock, money, observability, DynamoDB helpers."""

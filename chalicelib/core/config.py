@@ -1,0 +1,50 @@
+"""Settings read from the environment, lazily.
+
+Chalice sets a stage's environment variables only while a handler runs, so nothing here
+reads the environment at import time: call `get_settings()` inside a handler. Each field is
+read from the upper-cased variable of the same name (`audit_table` <- `AUDIT_TABLE`).
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment."""
+
+    stage: str = "local"
+    auth_issuer: str = "https://auth.o2o.local"
+    auth_audience: str = "o2o-mobility"
+    auth_jwks_url: str | None = None
+    auth_jwks_file: str | None = None
+    auth_leeway_s: int = 30
+
+    audit_table: str = "AuditTable"
+    idempotency_table: str = "IdempotencyTable"
+    work_queue_url: str = ""
+    work_dlq_url: str = ""
+    notifications_topic_arn: str = ""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        """Settings from `environ`; a variable that is absent or empty keeps the default."""
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = environ.get(field.name.upper())
+            if raw:
+                values[field.name] = int(raw) if field.type is int else raw
+        return cls(**values)
+
+    @property
+    def is_local(self) -> bool:
+        """True on the developer's machine, where plain-http probe targets are allowed."""
+        return self.stage == "local"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process; tests call `get_settings.cache_clear()` after changing env."""
+    return Settings.from_environment()

@@ -1,0 +1,1 @@
+"""Drivers: profile, online status, location (H3 geo index), offers and earnings."""

@@ -1,0 +1,1 @@
+"""The outage detector: components, probes, heartbeats, incidents and the status page."""

@@ -1,0 +1,1 @@
+"""Ride requests: dispatch to nearby drivers, the ride lifecycle, fares, ratings and complaints."""

@@ -1,0 +1,117 @@
+"""`python -m devstack run|token`: the local stack of API.md, and tokens it accepts.
+
+    run    embedded AWS (moto server), the infra/ stack, the API, the scheduler and the queue pump
+    token  a dev token: --role admin --sub ops-1 [--approver]
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from devstack.keys import DevKeys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def stage_environment(stage: str = "local") -> dict[str, str]:
+    """The stage's environment variables of .chalice/config.json, as Lambda would see them."""
+    from chalice.cli.factory import CLIFactory
+
+    config = CLIFactory(ROOT).create_config_obj(chalice_stage_name=stage)
+    return dict(config.environment_variables)
+
+
+def run(host: str, port: int, moto_port: int) -> None:
+    """Start everything, print where it is, and serve until Ctrl-C or SIGTERM."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log would drown ours
+
+    keys = DevKeys().ensure()
+    moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
+    moto.start()
+    aws_endpoint = f"http://{host}:{moto_port}"
+    os.environ.update({
+        "AWS_ENDPOINT_URL": aws_endpoint, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "ap-northeast-2", "AUTH_JWKS_FILE": str(keys.jwks_path),
+    })
+    os.environ.update(stage_environment("local"))
+
+    from devstack import cloud
+
+    os.environ.update(cloud.deploy())
+    physical_ids = cloud.physical_ids()
+
+    sys.path.insert(0, ROOT)
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import LocalDevServer, create_local_server
+
+    from devstack.gateway import LocalRequestHandler
+    from devstack.pump import Pump
+    from devstack.scheduler import Scheduler
+
+    config = CLIFactory(ROOT).create_config_obj(chalice_stage_name="local")
+    app = config.chalice_app
+    create_local_server(app, config, host, port)  # makes current_request thread-local, as chalice local does
+    server = LocalDevServer(app, config, host, port, handler_cls=LocalRequestHandler)
+    scheduler, pump = Scheduler(app), Pump(app, physical_ids)
+    scheduler.start()
+    pump.start()
+
+    api = f"http://{host}:{port}"
+    print(f"""
+o2o-mobility local stack
+  API            {api}   (GET {api}/health, {api}/openapi.json)
+  embedded AWS   {aws_endpoint}   (AWS_ENDPOINT_URL; stack {cloud.STACK_NAME})
+  signing key    {keys.jwks_path}
+  scheduler      {', '.join(f'{s.name} every {int(s.period_s)}s' for s in scheduler.schedules) or 'no schedules'}
+  queue pump     {', '.join(source.name for source, _ in pump.bindings) or 'no queues'}
+  a token        make token ROLE=admin SUB=ops-1
+  try            curl -X POST -H "Authorization: Bearer $(make -s token ROLE=admin SUB=ops-1)" \\
+                   {api}/jobs/redrive-dead-letters/run
+Ctrl-C stops everything.
+""", flush=True)
+
+    stopping = threading.Event()
+
+    def stop(*_):
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever()
+    finally:
+        scheduler.stop()
+        pump.stop()
+        moto.stop()
+        print("local stack stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="start the local stack in the foreground")
+    run_cmd.add_argument("--host", default="127.0.0.1")
+    run_cmd.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    run_cmd.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 5000)))
+    token_cmd = commands.add_parser("token", help="print a token the local stack accepts")
+    token_cmd.add_argument("--role", required=True, choices=["rider", "driver", "business", "admin", "service"])
+    token_cmd.add_argument("--sub", required=True)
+    token_cmd.add_argument("--approver", action="store_true")
+    token_cmd.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run(args.host, args.port, args.moto_port)
+    else:
+        print(DevKeys().token(args.role, args.sub, approver=args.approver, ttl_s=args.ttl))
+
+
+if __name__ == "__main__":
+    main()

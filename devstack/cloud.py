@@ -1,0 +1,61 @@
+"""Create the infra/ template's tables, queues and topics in the embedded AWS.
+
+The same CloudFormation that deploys to AWS is deployed to moto (its CloudFormation), so the
+local stack and the tests can never drift from production's schema. Resource types moto cannot
+create (alarms, API Gateway responses, functions) are left out here; cfn-lint checks them.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA_TEMPLATE = ROOT / "infra" / "resources.json"
+LOCAL_RESOURCE_TYPES = {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SNS::Topic"}
+STACK_NAME = "o2o-mobility-local"
+REGION = "ap-northeast-2"
+
+
+def load_template(path: Path = INFRA_TEMPLATE) -> dict[str, Any]:
+    """The merge template of infra/, as deployed with the Chalice package."""
+    return json.loads(path.read_text())
+
+
+def local_template(template: dict[str, Any]) -> dict[str, Any]:
+    """The part of `template` the embedded AWS can create: its data resources, no Globals."""
+    resources = {name: resource for name, resource in template["Resources"].items()
+                 if resource.get("Type") in LOCAL_RESOURCE_TYPES}
+    return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
+
+
+def deploy(stack_name: str = STACK_NAME, template_path: Path = INFRA_TEMPLATE) -> dict[str, str]:
+    """Create the stack in the AWS that boto3 points at; return the Lambda environment it implies.
+
+    The environment is what `Globals.Function.Environment` gives every function in AWS, with each
+    `Ref` resolved to the physical id CloudFormation reports (table name, queue URL, topic ARN).
+    """
+    template = load_template(template_path)
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(local_template(template)))
+    cloudformation.get_waiter("stack_create_complete").wait(StackName=stack_name,
+                                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    physical = physical_ids(stack_name)
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    return {name: _resolve(value, physical) for name, value in variables.items()}
+
+
+def physical_ids(stack_name: str = STACK_NAME) -> dict[str, str]:
+    """Logical id -> physical id (what `Ref` returns) for every resource of the stack."""
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+
+
+def _resolve(value: Any, physical: dict[str, str]) -> str:
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return physical[value["Ref"]]
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"the local stack resolves only Ref and plain strings in Globals, not {value!r}")
