@@ -6,9 +6,13 @@ from chalicelib.core.api import api_error_bodies
 from chalicelib.core.auth import authorizer_blueprint
 from chalicelib.core.observability import instrument
 from chalicelib.core.routes import core
+from chalicelib.drivers.routes import drivers
+from chalicelib.rides.routes import rides
 
 app = Chalice(app_name="o2o-mobility", configure_logs=False)
 instrument(app)
 app.register_middleware(api_error_bodies, "http")
 app.register_blueprint(authorizer_blueprint)
 app.register_blueprint(core)
+app.register_blueprint(drivers)
+app.register_blueprint(rides)

@@ -21,6 +21,7 @@ from pynamodb.models import Model  # noqa: E402
 from chalicelib.core import clock as core_clock  # noqa: E402
 from chalicelib.core.aws import client as aws_client  # noqa: E402
 from chalicelib.core.config import get_settings  # noqa: E402
+from chalicelib.core.dynamo import connection as dynamo_connection  # noqa: E402
 from devstack import cloud  # noqa: E402
 from devstack.gateway import GatewayTestClient  # noqa: E402
 from devstack.keys import DevKeys  # noqa: E402
@@ -41,6 +42,7 @@ def forget_connections() -> None:
     """Drop cached settings and clients so the next call sees this test's environment."""
     get_settings.cache_clear()
     aws_client.cache_clear()
+    dynamo_connection.cache_clear()
     for model in all_models():
         model._connection = None
 

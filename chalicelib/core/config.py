@@ -24,9 +24,17 @@ class Settings:
 
     audit_table: str = "AuditTable"
     idempotency_table: str = "IdempotencyTable"
+    drivers_table: str = "DriversTable"
+    driver_spots_table: str = "DriverSpotsTable"
+    rides_table: str = "RidesTable"
+    earnings_table: str = "EarningsTable"
+    complaints_table: str = "ComplaintsTable"
     work_queue_url: str = ""
     work_dlq_url: str = ""
     notifications_topic_arn: str = ""
+
+    offer_timeout_s: int = 15
+    search_window_s: int = 180
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Settings":

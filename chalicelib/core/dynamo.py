@@ -2,8 +2,11 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
+from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Conflict
@@ -27,7 +30,8 @@ class TableMeta(metaclass=_TableFromSettings):
     table_setting = ""
 
 
-def _failed_on_condition(exc: Exception) -> bool:
+def failed_on_condition(exc: Exception) -> bool:
+    """True when a put, update or transaction failed on one of its conditions."""
     cause = getattr(exc, "cause_response_code", None)
     if cause == "ConditionalCheckFailedException":
         return True
@@ -41,6 +45,17 @@ def conflict_on_condition(message: str) -> Iterator[None]:
     try:
         yield
     except (PutError, UpdateError, TransactWriteError) as exc:
-        if _failed_on_condition(exc):
+        if failed_on_condition(exc):
             raise Conflict(message) from exc
         raise
+
+
+@lru_cache(maxsize=1)
+def connection() -> Connection:
+    """The low-level connection transactions go through (built on first use)."""
+    return Connection()
+
+
+def transaction() -> TransactWrite:
+    """A new all-or-nothing write: `with transaction() as tx: tx.update(...); tx.save(...)`."""
+    return TransactWrite(connection=connection())

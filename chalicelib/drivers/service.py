@@ -1,0 +1,215 @@
+"""What drivers do (profile, online/offline, location, earnings) and what dispatch asks of them.
+
+Dispatch composes one DynamoDB transaction across rides and drivers; the `*_in(tx, ...)` functions
+here add the drivers' part to it, so the driver's item is only ever written by this module.
+"""
+
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.core.dynamo import conflict_on_condition, transaction
+from chalicelib.core.errors import Conflict, NotFound
+from chalicelib.drivers import rules
+from chalicelib.drivers.models import Driver, DriverSpot, EarningsBucket
+from chalicelib.drivers.rules import Candidate, DriverStatus
+from chalicelib.drivers.schemas import DriverOut, DriverProfileIn, DriverStatusIn, EarningsOut
+
+NEAR_LIMIT = 10
+WIDE_LIMIT = 20
+SERVICES = ("taxi", "designated")
+
+
+def save_profile(driver_id: str, profile: DriverProfileIn, now: datetime) -> DriverOut:
+    """Create or update the caller's profile; an available driver is re-listed for the new services."""
+    try:
+        driver = Driver.get(driver_id)
+    except DoesNotExist:
+        driver = Driver(driver_id, created_at=now, status=DriverStatus.OFFLINE)
+    driver.name, driver.services, driver.region, driver.updated_at = (
+        profile.name, set(profile.services), profile.region, now)
+    if driver.status == DriverStatus.AVAILABLE:
+        with transaction() as tx:
+            tx.save(driver)
+            _list_in(tx, driver)
+    else:
+        driver.save()
+    return view(driver)
+
+
+def set_status(driver_id: str, change: DriverStatusIn, now: datetime) -> DriverOut:
+    """Go online (listed for dispatch at the given position) or offline (unlisted)."""
+    driver = _driver(driver_id)
+    if change.status == "online":
+        if driver.status != DriverStatus.OFFLINE:
+            return update_location(driver_id, change.lat, change.lng, now)
+        _place(driver, change.lat, change.lng, now)
+        driver.status, driver.available_since = DriverStatus.AVAILABLE, now
+        with conflict_on_condition("your status changed meanwhile; try again"), transaction() as tx:
+            tx.save(driver, condition=Driver.status == DriverStatus.OFFLINE)
+            _list_in(tx, driver)
+        return view(driver)
+    if driver.status in (DriverStatus.OFFERED, DriverStatus.BUSY):
+        raise Conflict(f"you are {driver.status}: decline or finish the ride before going offline")
+    if driver.status == DriverStatus.AVAILABLE:
+        driver.status, driver.available_since, driver.updated_at = DriverStatus.OFFLINE, None, now
+        with conflict_on_condition("your status changed meanwhile; try again"), transaction() as tx:
+            tx.save(driver, condition=Driver.status == DriverStatus.AVAILABLE)
+            _unlist_in(tx, driver.driver_id)
+    return view(driver)
+
+
+def update_location(driver_id: str, lat: float, lng: float, now: datetime) -> DriverOut:
+    """Record the driver's position; the geo index is rewritten only when the driver changes cell."""
+    driver = _driver(driver_id)
+    moved_cell = driver.cell != rules.cell_of(lat, lng)
+    _place(driver, lat, lng, now)
+    if driver.status == DriverStatus.AVAILABLE and moved_cell:
+        try:
+            with transaction() as tx:
+                tx.save(driver, condition=Driver.status == DriverStatus.AVAILABLE)
+                _list_in(tx, driver)
+            return view(driver)
+        except TransactWriteError:
+            driver = _driver(driver_id)  # taken for an offer meanwhile: keep the new position only
+            _place(driver, lat, lng, now)
+    driver.update(actions=[Driver.lat.set(driver.lat), Driver.lng.set(driver.lng), Driver.cell.set(driver.cell),
+                           Driver.position_at.set(now), Driver.updated_at.set(now)])
+    return view(driver)
+
+
+def profile(driver_id: str) -> DriverOut:
+    """The caller's profile and status."""
+    return view(_driver(driver_id))
+
+
+def earnings(driver_id: str, start: datetime, end: datetime) -> EarningsOut:
+    """Earnings of the UTC hours from `start` up to `end`, from the hourly buckets."""
+    buckets = list(EarningsBucket.query(driver_id, EarningsBucket.hour.between(_hour(start), _hour(end))))
+    return EarningsOut(total_krw=sum(int(b.total_krw) for b in buckets), rides=sum(int(b.rides) for b in buckets),
+                       hours=[{"hour": b.hour, "total_krw": int(b.total_krw), "rides": int(b.rides)} for b in buckets])
+
+
+def hourly_earnings(driver_id: str, start: datetime, end: datetime) -> dict[str, int]:
+    """`YYYY-MM-DDTHH` -> KRW earned, for the hours that touch [start, end) (compensation reads this)."""
+    hours = EarningsBucket.hour.between(_hour(start), _hour(end - timedelta(microseconds=1)))
+    return {b.hour: int(b.total_krw) for b in EarningsBucket.query(driver_id, hours)}
+
+
+def offered_ride(driver_id: str) -> str | None:
+    """The ride the driver holds an offer for, if any."""
+    driver = _driver(driver_id)
+    return driver.offer_ride_id if driver.status == DriverStatus.OFFERED else None
+
+
+def find_candidates(service: str, lat: float, lng: float, excluded: set[str]) -> list[Candidate]:
+    """Available drivers of `service` near the pickup, in offer order; reads a bounded number of items."""
+    pickup = rules.cell_of(lat, lng)
+    near = DriverSpot.by_cell.query(rules.cell_key(service, pickup), limit=NEAR_LIMIT)
+    ranked = rules.rank_candidates(pickup, [_candidate(s) for s in near], excluded)
+    if ranked:
+        return ranked
+    wide = [spot for area in rules.search_areas(pickup)
+            for spot in DriverSpot.by_area.query(f"{service}#{area}", limit=WIDE_LIMIT)]
+    return rules.rank_candidates(pickup, [_candidate(s) for s in wide], excluded)
+
+
+def offer_in(tx: TransactWrite, driver_id: str, ride_id: str, expires_at: datetime, now: datetime) -> None:
+    """Take an available driver for one offer: fails the transaction if someone took them first."""
+    tx.update(Driver(driver_id), condition=Driver.status == DriverStatus.AVAILABLE, actions=[
+        Driver.status.set(DriverStatus.OFFERED), Driver.offer_ride_id.set(ride_id),
+        Driver.offer_expires_at.set(expires_at), Driver.available_since.remove(), Driver.updated_at.set(now)])
+    _unlist_in(tx, driver_id)
+
+
+def accept_in(tx: TransactWrite, driver_id: str, ride_id: str, now: datetime) -> None:
+    """The offered driver takes the ride: offered -> busy."""
+    tx.update(Driver(driver_id), condition=(Driver.status == DriverStatus.OFFERED) & (Driver.offer_ride_id == ride_id),
+              actions=[Driver.status.set(DriverStatus.BUSY), Driver.ride_id.set(ride_id), Driver.offer_ride_id.remove(),
+                       Driver.offer_expires_at.remove(), Driver.updated_at.set(now)])
+
+
+def release_in(tx: TransactWrite, driver_id: str, ride_id: str, now: datetime) -> None:
+    """The driver is done with `ride_id` (declined, expired, cancelled or completed): available again."""
+    driver = _driver(driver_id)
+    holds_ride = (Driver.offer_ride_id == ride_id) | (Driver.ride_id == ride_id)
+    driver.status, driver.available_since, driver.updated_at = DriverStatus.AVAILABLE, now, now
+    driver.offer_ride_id = driver.offer_expires_at = driver.ride_id = None
+    tx.save(driver, condition=Driver.status.is_in(DriverStatus.OFFERED, DriverStatus.BUSY) & holds_ride)
+    _list_in(tx, driver)
+
+
+def earn_in(tx: TransactWrite, driver_id: str, at: datetime, amount_krw: int) -> None:
+    """Add a completed ride's payout to the driver's bucket of that hour."""
+    tx.update(EarningsBucket(driver_id, _hour(at)),
+              actions=[EarningsBucket.total_krw.add(amount_krw), EarningsBucket.rides.add(1)])
+
+
+def record_rating(driver_id: str, stars: int) -> None:
+    """Fold one rating into the driver's rolling rating (read, then write if nobody wrote meanwhile)."""
+    for _ in range(5):
+        driver = _driver(driver_id)
+        previous = int(driver.rating_count)
+        recent, average = rules.rolling_rating([int(s) for s in driver.recent_ratings], stars)
+        try:
+            driver.update(condition=Driver.rating_count == previous, actions=[
+                Driver.recent_ratings.set(recent), Driver.rating.set(float(average)),
+                Driver.rating_count.set(previous + 1)])
+            return
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    raise Conflict("the rating could not be recorded; try again")
+
+
+def record_complaint(driver_id: str) -> int:
+    """Count a complaint against the driver; returns the driver's complaint count."""
+    driver = Driver(driver_id)
+    driver.update(actions=[Driver.complaint_count.add(1)])
+    return int(driver.complaint_count)
+
+
+def view(driver: Driver) -> DriverOut:
+    position = {"lat": float(driver.lat), "lng": float(driver.lng)} if driver.lat is not None else None
+    return DriverOut(driver_id=driver.driver_id, name=driver.name, services=sorted(driver.services),
+                     region=driver.region, status=driver.status, position=position,
+                     rating=float(driver.rating) if driver.rating is not None else None,
+                     rating_count=int(driver.rating_count), complaint_count=int(driver.complaint_count))
+
+
+def _driver(driver_id: str) -> Driver:
+    try:
+        return Driver.get(driver_id)
+    except DoesNotExist as exc:
+        raise NotFound("no driver profile: create it with PUT /drivers/me") from exc
+
+
+def _place(driver: Driver, lat: float, lng: float, now: datetime) -> None:
+    driver.lat, driver.lng, driver.cell, driver.position_at, driver.updated_at = (
+        lat, lng, rules.cell_of(lat, lng), now, now)
+
+
+def _list_in(tx: TransactWrite, driver: Driver) -> None:
+    for service in SERVICES:
+        if service in driver.services:
+            tx.save(DriverSpot(driver.driver_id, service, cell=driver.cell,
+                               cell_key=rules.cell_key(service, driver.cell),
+                               area_key=rules.area_key(service, driver.cell),
+                               idle_key=rules.idle_key(driver.available_since, driver.driver_id),
+                               available_since=driver.available_since))
+        else:
+            tx.delete(DriverSpot(driver.driver_id, service))
+
+
+def _unlist_in(tx: TransactWrite, driver_id: str) -> None:
+    for service in SERVICES:
+        tx.delete(DriverSpot(driver_id, service))
+
+
+def _candidate(spot: DriverSpot) -> Candidate:
+    return Candidate(driver_id=spot.driver_id, cell=spot.cell, available_since=spot.available_since)
+
+
+def _hour(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H")

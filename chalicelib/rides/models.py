@@ -1,0 +1,89 @@
+"""Rides and complaints."""
+
+from pynamodb.attributes import (
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.core.dynamo import TableMeta
+
+
+class PointAttribute(MapAttribute):
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+
+
+class FareAttribute(MapAttribute):
+    fare_krw = NumberAttribute()
+    commission_krw = NumberAttribute()
+    driver_payout_krw = NumberAttribute()
+    insurance_paid_by = UnicodeAttribute()
+
+
+class OpenRides(GlobalSecondaryIndex):
+    """Rides still looking for a driver (searching or offered), for the expire-rides job.
+
+    Sparse: `open_key` is removed once a driver accepts or the ride ends. It is spread over a few
+    shards so a rush of requests does not write to one partition.
+    """
+
+    class Meta:
+        index_name = "by_open_status"
+        projection = AllProjection()
+
+    open_key = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class Ride(Model):
+    """One ride request and its life; `status` is a rules.RideStatus."""
+
+    class Meta(TableMeta):
+        table_setting = "rides_table"
+
+    ride_id = UnicodeAttribute(hash_key=True)
+    service = UnicodeAttribute()
+    status = UnicodeAttribute()
+    rider_id = UnicodeAttribute()
+    driver_id = UnicodeAttribute(null=True)
+    pickup = PointAttribute()
+    dropoff = PointAttribute()
+    fare_estimate_krw = NumberAttribute()
+    fare = FareAttribute(null=True)
+    distance_m = NumberAttribute(null=True)
+    duration_s = NumberAttribute(null=True)
+    declined_by = UnicodeSetAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    search_deadline = UTCDateTimeAttribute()
+    offer_expires_at = UTCDateTimeAttribute(null=True)
+    accepted_at = UTCDateTimeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    cancel_reason = UnicodeAttribute(null=True)
+    cancelled_by = UnicodeAttribute(null=True)
+    rating = NumberAttribute(null=True)
+    rating_comment = UnicodeAttribute(null=True)
+    open_key = UnicodeAttribute(null=True)
+    created_key = UnicodeAttribute()
+    by_open_status = OpenRides()
+
+
+class Complaint(Model):
+    """A rider's complaint about a ride's driver."""
+
+    class Meta(TableMeta):
+        table_setting = "complaints_table"
+
+    ride_id = UnicodeAttribute(hash_key=True)
+    complaint_id = UnicodeAttribute(range_key=True)
+    rider_id = UnicodeAttribute()
+    driver_id = UnicodeAttribute()
+    category = UnicodeAttribute()
+    text = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()

@@ -1,0 +1,86 @@
+"""Ride routes: riders request, cancel, rate and complain; drivers see offers and drive rides."""
+
+from chalicelib.core import clock
+from chalicelib.core.api import ApiBlueprint
+from chalicelib.core.auth import Caller
+from chalicelib.rides import service
+from chalicelib.rides.schemas import Cancellation, ComplaintIn, Completion, Offers, RatingIn, RideCreated, RideRequest
+
+rides = ApiBlueprint(__name__)
+RIDER, DRIVER = ["rider"], ["driver"]
+
+
+@rides.route("/rides", methods=["POST"], roles=RIDER, body=RideRequest, response=RideCreated, status=201)
+def request_ride(caller: Caller, body: RideRequest):
+    """Request a taxi or designated-driver ride; it is offered to the nearest available driver at once.
+
+    Send `Idempotency-Key` to make a retry safe: the same key and body return the first answer.
+    """
+    key = rides.current_request.headers.get("idempotency-key")
+    return service.request_ride(caller.sub, body, key, clock.now())
+
+
+@rides.route("/rides/{ride_id}", methods=["GET"], roles=["rider", "driver", "admin"])
+def get_ride(ride_id: str, caller: Caller):
+    """A ride, for its rider, its driver or an admin."""
+    return service.ride_for(caller, ride_id, clock.now())
+
+
+@rides.route("/drivers/me/offers", methods=["GET"], roles=DRIVER, response=Offers)
+def my_offers(caller: Caller):
+    """The offer the caller holds (at most one), until it expires."""
+    return {"items": service.offers_for(caller.sub, clock.now()), "next": None}
+
+
+@rides.route("/rides/{ride_id}/accept", methods=["POST"], roles=DRIVER)
+def accept_ride(ride_id: str, caller: Caller):
+    """The offered driver takes the ride."""
+    return service.accept(caller.sub, ride_id, clock.now())
+
+
+@rides.route("/rides/{ride_id}/decline", methods=["POST"], roles=DRIVER)
+def decline_ride(ride_id: str, caller: Caller):
+    """The offered driver passes; the ride is offered to the next driver."""
+    return service.decline(caller.sub, ride_id, clock.now())
+
+
+@rides.route("/rides/{ride_id}/arrive", methods=["POST"], roles=DRIVER)
+def arrive(ride_id: str, caller: Caller):
+    """The ride's driver is at the pickup."""
+    return service.arrive(caller.sub, ride_id, clock.now())
+
+
+@rides.route("/rides/{ride_id}/start", methods=["POST"], roles=DRIVER)
+def start_ride(ride_id: str, caller: Caller):
+    """The rider is on board."""
+    return service.start(caller.sub, ride_id, clock.now())
+
+
+@rides.route("/rides/{ride_id}/complete", methods=["POST"], roles=DRIVER, body=Completion)
+def complete_ride(ride_id: str, caller: Caller, body: Completion):
+    """End the ride; the answer holds the fare breakdown."""
+    return service.complete(caller.sub, ride_id, body, clock.now())
+
+
+@rides.route("/rides/{ride_id}/cancel", methods=["POST"], roles=["rider", "driver"], body=Cancellation)
+def cancel_ride(ride_id: str, caller: Caller, body: Cancellation):
+    """The ride's rider or driver cancels it before it starts."""
+    return service.cancel(caller, ride_id, body, clock.now())
+
+
+@rides.route("/rides/{ride_id}/rating", methods=["POST"], roles=RIDER, body=RatingIn, status=201)
+def rate_ride(ride_id: str, caller: Caller, body: RatingIn):
+    """The ride's rider rates a completed ride, once."""
+    return service.rate(caller.sub, ride_id, body, clock.now())
+
+
+@rides.route("/rides/{ride_id}/complaints", methods=["POST"], roles=RIDER, body=ComplaintIn, status=201)
+def complain(ride_id: str, caller: Caller, body: ComplaintIn):
+    """The ride's rider complains about its driver."""
+    return service.complain(caller.sub, ride_id, body, clock.now())
+
+
+@rides.job("expire-rides", every_minutes=1)
+def expire_rides(now) -> dict:
+    """Move on expired offers, retry searching rides, expire rides nobody took within the search window."""
+    return service.expire_rides(now)

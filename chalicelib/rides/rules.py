@@ -1,0 +1,224 @@
+"""Ride rules: status machine, fares, estimates, ratings. Pure: no AWS, no I/O, no clock.
+
+Times are aware UTC datetimes compared in KST; money is integer KRW, fractions are handled exactly.
+"""
+
+import math
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from chalicelib.core.errors import Conflict
+from chalicelib.core.money import round_up_to, share_of
+
+SERVICES = ("taxi", "designated")
+KST = timezone(timedelta(hours=9), "KST")
+EARTH_RADIUS_M = 6_371_000
+
+
+class RideStatus(StrEnum):
+    SEARCHING = "searching"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    ARRIVED = "arrived"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+S = RideStatus
+WITH_DRIVER = frozenset({S.OFFERED, S.ACCEPTED, S.ARRIVED, S.IN_PROGRESS})
+CANCELLABLE = frozenset({S.SEARCHING, S.OFFERED, S.ACCEPTED, S.ARRIVED})
+FINISHED = frozenset({S.COMPLETED, S.CANCELLED, S.EXPIRED})
+
+# action -> (statuses it may be taken from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[RideStatus], RideStatus]] = {
+    "offer": (frozenset({S.SEARCHING}), S.OFFERED),
+    "decline": (frozenset({S.OFFERED}), S.SEARCHING),
+    "offer_expired": (frozenset({S.OFFERED}), S.SEARCHING),
+    "accept": (frozenset({S.OFFERED}), S.ACCEPTED),
+    "arrive": (frozenset({S.ACCEPTED}), S.ARRIVED),
+    "start": (frozenset({S.ARRIVED}), S.IN_PROGRESS),
+    "complete": (frozenset({S.IN_PROGRESS}), S.COMPLETED),
+    "cancel": (CANCELLABLE, S.CANCELLED),
+    "expire": (frozenset({S.SEARCHING, S.OFFERED}), S.EXPIRED),
+}
+
+
+class IllegalTransition(Conflict):
+    """An action that the ride's current status does not allow (HTTP 409)."""
+
+
+def next_status(current: RideStatus | str, action: str) -> RideStatus:
+    """The status a ride in `current` moves to on `action`; IllegalTransition if not allowed.
+
+    An unknown action is illegal too; an unknown status string raises ValueError.
+    """
+    status = RideStatus(current)
+    if action not in TRANSITIONS:
+        raise IllegalTransition(f"unknown ride action: {action}")
+    allowed_from, target = TRANSITIONS[action]
+    if status not in allowed_from:
+        raise IllegalTransition(f"cannot {action} a ride that is {status}")
+    return target
+
+
+@dataclass(frozen=True)
+class TaxiTariff:
+    base_fare_krw: int = 4800
+    base_distance_m: int = 1600
+    distance_unit_m: int = 131
+    distance_unit_krw: int = 100
+    time_unit_s: int = 30
+    time_unit_krw: int = 100
+    slow_speed_kmh: int = 15
+    night_surcharge_percent: int = 20
+    night_start_hour: int = 22
+    night_end_hour: int = 4
+    commission_percent: int = 3
+    rounding_krw: int = 100
+
+
+@dataclass(frozen=True)
+class DesignatedTariff:
+    base_fare_krw: int = 15000
+    base_distance_m: int = 5000
+    per_km_krw: int = 1000
+    night_surcharge_percent: int = 20
+    night_start_hour: int = 22
+    night_end_hour: int = 6
+    commission_percent: int = 20
+    rounding_krw: int = 1000
+
+
+def _check_whole(name: str, value: object, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}")
+    return value
+
+
+def _tariff_from_dict(kind: type, data: dict) -> object:
+    """A tariff of class `kind` from `data`: missing keys keep defaults, unknown keys or non-integers fail."""
+    known = {field.name for field in fields(kind)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown {kind.__name__} keys: {sorted(unknown)}")
+    for key, value in data.items():
+        _check_whole(f"{kind.__name__}.{key}", value, minimum=0)
+    return kind(**data)
+
+
+@dataclass(frozen=True)
+class Tariffs:
+    taxi: TaxiTariff
+    designated: DesignatedTariff
+    detour_factor: Decimal = Decimal("1.3")
+    estimate_speed_kmh: int = 25
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Tariffs":
+        """Tariffs from the shape of tariffs.json; missing keys keep defaults, unknown keys raise ValueError."""
+        unknown = set(data) - {"taxi", "designated", "detour_factor", "estimate_speed_kmh"}
+        if unknown:
+            raise ValueError(f"unknown tariff keys: {sorted(unknown)}")
+        speed = _check_whole("estimate_speed_kmh", data.get("estimate_speed_kmh", cls.estimate_speed_kmh), minimum=1)
+        return cls(taxi=_tariff_from_dict(TaxiTariff, data.get("taxi", {})),
+                   designated=_tariff_from_dict(DesignatedTariff, data.get("designated", {})),
+                   detour_factor=Decimal(str(data.get("detour_factor", cls.detour_factor))), estimate_speed_kmh=speed)
+
+
+@dataclass(frozen=True)
+class Fare:
+    fare_krw: int
+    commission_krw: int
+    driver_payout_krw: int
+    insurance_paid_by: str = "platform"
+
+    def as_dict(self) -> dict:
+        """The fare as stored and returned by the API."""
+        return asdict(self)
+
+
+def is_late_night(at: datetime, start_hour: int, end_hour: int) -> bool:
+    """Whether `at` (aware) falls in [start_hour, end_hour) KST; the window may wrap midnight."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("a ride time must be timezone-aware")
+    hour = at.astimezone(KST).hour
+    if start_hour <= end_hour:
+        return start_hour <= hour < end_hour
+    return hour >= start_hour or hour < end_hour
+
+
+def _check_non_negative(**amounts: int) -> None:
+    for name, value in amounts.items():
+        if value < 0:
+            raise ValueError(f"{name} must not be negative")
+
+
+def _ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
+def _settle(metered: int, started_at: datetime, tariff: TaxiTariff | DesignatedTariff) -> Fare:
+    """Add the night surcharge, round up, and split the fare into commission and driver payout."""
+    if is_late_night(started_at, tariff.night_start_hour, tariff.night_end_hour):
+        metered += share_of(metered, tariff.night_surcharge_percent)
+    fare = round_up_to(metered, tariff.rounding_krw)
+    commission = share_of(fare, tariff.commission_percent)
+    return Fare(fare_krw=fare, commission_krw=commission, driver_payout_krw=fare - commission)
+
+
+def slow_time_units(distance_m: int, duration_s: int, tariff: TaxiTariff) -> int:
+    """Full time units spent beyond what `distance_m` takes at the slow speed (exact integer arithmetic)."""
+    # duration - distance / (kmh / 3.6), scaled by kmh * 10 to stay in integers
+    slow_scaled = duration_s * tariff.slow_speed_kmh * 10 - distance_m * 36
+    return max(0, slow_scaled) // (tariff.time_unit_s * tariff.slow_speed_kmh * 10)
+
+
+def taxi_fare(distance_m: int, duration_s: int, started_at: datetime, tariff: TaxiTariff) -> Fare:
+    """The metered taxi fare: base, per started distance unit, slow-time charge, night surcharge."""
+    _check_non_negative(distance_m=distance_m, duration_s=duration_s)
+    metered = tariff.base_fare_krw
+    extra_m = distance_m - tariff.base_distance_m
+    if extra_m > 0:
+        metered += _ceil_div(extra_m, tariff.distance_unit_m) * tariff.distance_unit_krw
+    metered += slow_time_units(distance_m, duration_s, tariff) * tariff.time_unit_krw
+    return _settle(metered, started_at, tariff)
+
+
+def designated_fare(distance_m: int, started_at: datetime, tariff: DesignatedTariff) -> Fare:
+    """The designated-driver fare: base, per started km beyond the base distance, night surcharge."""
+    _check_non_negative(distance_m=distance_m)
+    metered = tariff.base_fare_krw
+    extra_m = distance_m - tariff.base_distance_m
+    if extra_m > 0:
+        metered += _ceil_div(extra_m, 1000) * tariff.per_km_krw
+    return _settle(metered, started_at, tariff)
+
+
+def final_fare(service: str, distance_m: int, duration_s: int, started_at: datetime, tariffs: Tariffs) -> Fare:
+    """The fare of a finished ride of `service`; ValueError for an unknown service or bad input."""
+    _check_non_negative(distance_m=distance_m, duration_s=duration_s)
+    if service == "taxi":
+        return taxi_fare(distance_m, duration_s, started_at, tariffs.taxi)
+    if service == "designated":
+        return designated_fare(distance_m, started_at, tariffs.designated)
+    raise ValueError(f"unknown service: {service}")
+
+
+def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in metres between two (lat, lng) points."""
+    lat1, lng1, lat2, lng2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+def estimate_fare(service: str, pickup: tuple[float, float], dropoff: tuple[float, float],
+                  requested_at: datetime, tariffs: Tariffs) -> int:
+    """The quoted fare in KRW: straight line x detour factor, driven at the assumed average speed."""
+    road_m = int((Decimal(str(haversine_m(pickup, dropoff))) * tariffs.detour_factor).to_integral_value(ROUND_HALF_UP))
+    duration_s = _ceil_div(road_m * 36, tariffs.estimate_speed_kmh * 10)
+    return final_fare(service, road_m, duration_s, requested_at, tariffs).fare_krw
+

@@ -1,0 +1,344 @@
+"""What riders and drivers do with rides: request, accept, decline, arrive, start, complete,
+cancel, rate and complain; and dispatch, which offers each ride to one driver at a time.
+
+A ride and its driver always change together in one DynamoDB transaction whose conditions check
+both states, so a driver never holds two offers or rides and a ride is never in two states.
+"""
+
+import json
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from zlib import crc32
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+
+from chalicelib.core import idempotency
+from chalicelib.core.auth import Caller
+from chalicelib.core.clock import iso
+from chalicelib.core.config import get_settings
+from chalicelib.core.dynamo import failed_on_condition, transaction
+from chalicelib.core.errors import Conflict, Forbidden, NotFound
+from chalicelib.core.ids import new_id
+from chalicelib.core.observability import count, logger
+from chalicelib.drivers import service as drivers
+from chalicelib.rides import rules
+from chalicelib.rides.models import Complaint, Ride
+from chalicelib.rides.rules import IllegalTransition, RideStatus
+from chalicelib.rides.schemas import Cancellation, ComplaintIn, Completion, RatingIn, RideCreated, RideRequest
+
+OPEN_SHARDS = 4
+DRIVERS_TRIED_PER_DISPATCH = 2
+TARIFFS_FILE = Path(__file__).with_name("tariffs.json")
+
+
+@lru_cache(maxsize=1)
+def tariffs() -> rules.Tariffs:
+    """The fare tariffs of tariffs.json (config, not code)."""
+    return rules.Tariffs.from_dict(json.loads(TARIFFS_FILE.read_text()))
+
+
+def request_ride(rider_id: str, request: RideRequest, idempotency_key: str | None, now: datetime) -> dict:
+    """Store the ride and offer it to the nearest available driver; a retried key returns the first answer."""
+    return idempotency.once_per_key(f"rides:{rider_id}", idempotency_key, request.model_dump(mode="json"),
+                                    lambda: _new_ride(rider_id, request, now))
+
+
+def ride_for(caller: Caller, ride_id: str, now: datetime) -> dict:
+    """The ride as its rider, its driver or an admin sees it (an expired offer moves on first)."""
+    ride = _ride(ride_id)
+    if caller.role != "admin" and caller.sub not in (ride.rider_id, ride.driver_id):
+        raise NotFound(f"no ride {ride_id}")
+    return view(_settle_offer(ride, now))
+
+
+def offers_for(driver_id: str, now: datetime) -> list[dict]:
+    """The offer the driver holds, if any (at most one)."""
+    ride_id = drivers.offered_ride(driver_id)
+    if ride_id is None:
+        return []
+    ride = _settle_offer(_ride(ride_id), now)
+    if ride.status != RideStatus.OFFERED or ride.driver_id != driver_id:
+        return []
+    return [{"ride_id": ride.ride_id, "service": ride.service, "pickup": _point(ride.pickup),
+             "dropoff": _point(ride.dropoff), "fare_estimate_krw": int(ride.fare_estimate_krw),
+             "expires_at": iso(ride.offer_expires_at)}]
+
+
+def accept(driver_id: str, ride_id: str, now: datetime) -> dict:
+    """The offered driver takes the ride."""
+    ride = _settle_offer(_offered_to(driver_id, ride_id), now)
+    if ride.status != RideStatus.OFFERED or ride.driver_id != driver_id:
+        raise Conflict("the offer expired and went to another driver")
+    with _conflict_on_race(ride), transaction() as tx:
+        tx.update(ride, condition=_offer_holds(ride, driver_id, now), actions=[
+            Ride.status.set(rules.next_status(ride.status, "accept")), Ride.accepted_at.set(now),
+            Ride.offer_expires_at.remove(), Ride.open_key.remove(), Ride.updated_at.set(now)])
+        drivers.accept_in(tx, driver_id, ride_id, now)
+    count("RidesAccepted")
+    return view(_ride(ride_id))
+
+
+def decline(driver_id: str, ride_id: str, now: datetime) -> dict:
+    """The offered driver passes; the ride goes to the next candidate."""
+    ride = _settle_offer(_offered_to(driver_id, ride_id), now)
+    if ride.status != RideStatus.OFFERED or ride.driver_id != driver_id:
+        raise Conflict("the offer is no longer yours")
+    _take_back_offer(ride, "decline", now)
+    count("RidesDeclined")
+    return view(_dispatch(ride, now))
+
+
+def arrive(driver_id: str, ride_id: str, now: datetime) -> dict:
+    """The driver is at the pickup."""
+    return _advance(_driven_by(driver_id, ride_id), "arrive", now)
+
+
+def start(driver_id: str, ride_id: str, now: datetime) -> dict:
+    """The rider is on board; the meter runs."""
+    return _advance(_driven_by(driver_id, ride_id), "start", now, Ride.started_at.set(now))
+
+
+def complete(driver_id: str, ride_id: str, trip: Completion, now: datetime) -> dict:
+    """End the ride with the final fare; the driver is available again and earns the payout."""
+    ride = _driven_by(driver_id, ride_id)
+    status = rules.next_status(ride.status, "complete")
+    fare = rules.final_fare(ride.service, trip.distance_m, trip.duration_s, ride.started_at or now, tariffs())
+    with _conflict_on_race(ride), transaction() as tx:
+        tx.update(ride, condition=(Ride.status == ride.status) & (Ride.driver_id == driver_id), actions=[
+            Ride.status.set(status), Ride.fare.set(fare.as_dict()), Ride.distance_m.set(trip.distance_m),
+            Ride.duration_s.set(trip.duration_s), Ride.ended_at.set(now), Ride.updated_at.set(now)])
+        drivers.release_in(tx, driver_id, ride_id, now)
+        drivers.earn_in(tx, driver_id, now, fare.driver_payout_krw)
+    count("RidesCompleted")
+    return {"ride_id": ride_id, "status": status, "fare": fare.as_dict()}
+
+
+def cancel(caller: Caller, ride_id: str, cancellation: Cancellation, now: datetime) -> dict:
+    """The ride's rider or driver calls it off before it starts."""
+    ride = _ride(ride_id)
+    if caller.sub not in (ride.rider_id, ride.driver_id) or caller.role not in ("rider", "driver"):
+        raise Forbidden("only the ride's rider or driver may cancel it")
+    status = rules.next_status(ride.status, "cancel")
+    actions = [Ride.status.set(status), Ride.cancel_reason.set(cancellation.reason), Ride.cancelled_by.set(caller.role),
+               Ride.ended_at.set(now), Ride.updated_at.set(now), Ride.open_key.remove(), Ride.offer_expires_at.remove()]
+    with _conflict_on_race(ride), transaction() as tx:
+        tx.update(ride, condition=Ride.status == ride.status, actions=actions)
+        if ride.driver_id and ride.status in rules.WITH_DRIVER:
+            drivers.release_in(tx, ride.driver_id, ride_id, now)
+    count("RidesCancelled")
+    return view(_ride(ride_id))
+
+
+def rate(rider_id: str, ride_id: str, rating: RatingIn, now: datetime) -> dict:
+    """The rider rates a completed ride, once; the driver's rolling rating follows."""
+    ride = _ridden_by(rider_id, ride_id)
+    if ride.status != RideStatus.COMPLETED:
+        raise Conflict(f"only a completed ride can be rated; this one is {ride.status}")
+    try:
+        ride.update(condition=(Ride.status == RideStatus.COMPLETED) & Ride.rating.does_not_exist(), actions=[
+            Ride.rating.set(rating.stars), Ride.rating_comment.set(rating.comment), Ride.updated_at.set(now)])
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("this ride is rated already") from exc
+        raise
+    drivers.record_rating(ride.driver_id, rating.stars)
+    return {"ride_id": ride_id, "stars": rating.stars, "comment": rating.comment}
+
+
+def complain(rider_id: str, ride_id: str, complaint: ComplaintIn, now: datetime) -> dict:
+    """The rider complains about the ride's driver."""
+    ride = _ridden_by(rider_id, ride_id)
+    if not ride.driver_id:
+        raise Conflict("no driver took this ride, so there is nobody to complain about")
+    record = Complaint(ride_id, new_id("cmp", now), rider_id=rider_id, driver_id=ride.driver_id,
+                       category=complaint.category, text=complaint.text, created_at=now)
+    record.save()
+    drivers.record_complaint(ride.driver_id)
+    return {"complaint_id": record.complaint_id, "ride_id": ride_id, "category": complaint.category,
+            "created_at": iso(now)}
+
+
+def expire_rides(now: datetime) -> dict:
+    """The `expire-rides` job: move on expired offers, retry searching rides, expire those past the window."""
+    summary = {"checked": 0, "offered": 0, "expired": 0, "searching": 0}
+    for shard in range(OPEN_SHARDS):
+        for ride in Ride.by_open_status.query(f"open#{shard}"):
+            summary["checked"] += 1
+            try:
+                ride = _dispatch(_settle_offer(ride, now), now)
+            except Conflict:
+                continue  # a rider or driver acted meanwhile; their action stands
+            if ride.status in (RideStatus.OFFERED, RideStatus.EXPIRED, RideStatus.SEARCHING):
+                summary[str(ride.status)] += 1
+    return summary
+
+
+def view(ride: Ride) -> dict:
+    """The ride as API.md shows it."""
+    shown = {"ride_id": ride.ride_id, "service": ride.service, "status": ride.status, "rider_id": ride.rider_id,
+             "driver_id": ride.driver_id, "pickup": _point(ride.pickup), "dropoff": _point(ride.dropoff),
+             "fare_estimate_krw": int(ride.fare_estimate_krw), "created_at": iso(ride.created_at),
+             "updated_at": iso(ride.updated_at)}
+    if ride.fare is not None:
+        shown["fare"] = {k: (v if k == "insurance_paid_by" else int(v)) for k, v in ride.fare.as_dict().items()}
+    for field in ("offer_expires_at", "accepted_at", "started_at", "ended_at"):
+        if getattr(ride, field) is not None:
+            shown[field] = iso(getattr(ride, field))
+    for field in ("distance_m", "duration_s", "rating"):
+        if getattr(ride, field) is not None:
+            shown[field] = int(getattr(ride, field))
+    for field in ("cancel_reason", "cancelled_by"):
+        if getattr(ride, field):
+            shown[field] = getattr(ride, field)
+    return shown
+
+
+def _new_ride(rider_id: str, request: RideRequest, now: datetime) -> dict:
+    pickup, dropoff = (request.pickup.lat, request.pickup.lng), (request.dropoff.lat, request.dropoff.lng)
+    ride_id = new_id("ride", now)
+    ride = Ride(ride_id, service=request.service, status=RideStatus.SEARCHING, rider_id=rider_id,
+                pickup={"lat": pickup[0], "lng": pickup[1]}, dropoff={"lat": dropoff[0], "lng": dropoff[1]},
+                fare_estimate_krw=rules.estimate_fare(request.service, pickup, dropoff, now, tariffs()),
+                created_at=now, updated_at=now, search_deadline=now + timedelta(seconds=get_settings().search_window_s),
+                open_key=f"open#{crc32(ride_id.encode()) % OPEN_SHARDS}", created_key=f"{iso(now)}#{ride_id}")
+    count("RidesRequested")
+    ride = _dispatch(ride, now, new=True)
+    return RideCreated(ride_id=ride.ride_id, status=ride.status, fare_estimate_krw=int(ride.fare_estimate_krw),
+                       driver_id=ride.driver_id,
+                       offer_expires_at=iso(ride.offer_expires_at) if ride.offer_expires_at else None).model_dump()
+
+
+def _dispatch(ride: Ride, now: datetime, new: bool = False) -> Ride:
+    """Offer a searching ride to the best candidate; expire it past its window; else leave it searching."""
+    if ride.status != RideStatus.SEARCHING:
+        return ride
+    if not new and now >= ride.search_deadline:
+        return _expire(ride, now)
+    excluded = set(ride.declined_by or ())
+    candidates = drivers.find_candidates(ride.service, float(ride.pickup.lat), float(ride.pickup.lng), excluded)
+    for candidate in candidates[:DRIVERS_TRIED_PER_DISPATCH]:
+        if _offer(ride, candidate.driver_id, now, new):
+            count("RidesOffered")
+            return ride
+    if new:
+        ride.save(condition=Ride.ride_id.does_not_exist())
+    return ride
+
+
+def _offer(ride: Ride, driver_id: str, now: datetime, new: bool) -> bool:
+    """Offer `ride` to one driver in one transaction; False when the driver was taken first."""
+    expires_at = now + timedelta(seconds=get_settings().offer_timeout_s)
+    previous = ride.status
+    ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = (
+        rules.next_status(previous, "offer"), driver_id, expires_at, now)
+    unchanged = (Ride.status == previous) & Ride.driver_id.does_not_exist()
+    ride_unchanged = Ride.ride_id.does_not_exist() if new else unchanged
+    try:
+        with transaction() as tx:
+            tx.save(ride, condition=ride_unchanged)
+            drivers.offer_in(tx, driver_id, ride.ride_id, expires_at, now)
+        return True
+    except TransactWriteError as exc:
+        ride.status, ride.driver_id, ride.offer_expires_at = previous, None, None
+        reasons = exc.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            raise Conflict("the ride changed meanwhile") from exc
+        logger.info("driver taken by another ride first", extra={"driver_id": driver_id, "ride_id": ride.ride_id})
+        return False
+
+
+def _settle_offer(ride: Ride, now: datetime) -> Ride:
+    """An offer past its time counts as declined: the ride moves on to the next candidate."""
+    if ride.status != RideStatus.OFFERED or ride.offer_expires_at is None or now < ride.offer_expires_at:
+        return ride
+    try:
+        _take_back_offer(ride, "offer_expired", now)
+    except Conflict:
+        return _ride(ride.ride_id)  # someone else settled it first
+    count("OffersExpired")
+    return _dispatch(ride, now)
+
+
+def _take_back_offer(ride: Ride, action: str, now: datetime) -> None:
+    driver_id, expires_at = ride.driver_id, ride.offer_expires_at
+    with _conflict_on_race(ride), transaction() as tx:
+        tx.update(ride, condition=(Ride.status == RideStatus.OFFERED) & (Ride.driver_id == driver_id), actions=[
+            Ride.status.set(rules.next_status(ride.status, action)), Ride.declined_by.add({driver_id}),
+            Ride.driver_id.remove(), Ride.offer_expires_at.remove(), Ride.updated_at.set(now)])
+        drivers.release_in(tx, driver_id, ride.ride_id, now)
+    ride.status, ride.driver_id, ride.offer_expires_at = RideStatus.SEARCHING, None, None
+    ride.declined_by = set(ride.declined_by or ()) | {driver_id}
+    logger.info("offer taken back", extra={"ride_id": ride.ride_id, "driver_id": driver_id, "why": action,
+                                           "expired_at": iso(expires_at) if expires_at else None})
+
+
+def _expire(ride: Ride, now: datetime) -> Ride:
+    with _conflict_on_race(ride):
+        ride.update(condition=Ride.status == RideStatus.SEARCHING, actions=[
+            Ride.status.set(rules.next_status(ride.status, "expire")), Ride.open_key.remove(),
+            Ride.ended_at.set(now), Ride.updated_at.set(now)])
+    count("RidesExpired")
+    return ride
+
+
+def _advance(ride: Ride, action: str, now: datetime, *extra) -> dict:
+    status = rules.next_status(ride.status, action)
+    with _conflict_on_race(ride):
+        ride.update(condition=(Ride.status == ride.status) & (Ride.driver_id == ride.driver_id),
+                    actions=[Ride.status.set(status), Ride.updated_at.set(now), *extra])
+    return view(ride)
+
+
+def _offer_holds(ride: Ride, driver_id: str, now: datetime):
+    return (Ride.status == RideStatus.OFFERED) & (Ride.driver_id == driver_id) & (Ride.offer_expires_at > now)
+
+
+class _conflict_on_race:  # noqa: N801 - used as a context manager, reads as a phrase
+    """A condition that failed because someone acted first becomes a 409 saying what the ride is now."""
+
+    def __init__(self, ride: Ride):
+        self.ride = ride
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, traceback):
+        if isinstance(exc, (TransactWriteError, UpdateError, PutError)) and failed_on_condition(exc):
+            current = _ride(self.ride.ride_id)
+            raise Conflict(f"the ride is {current.status} now") from exc
+        return False
+
+
+def _ride(ride_id: str) -> Ride:
+    try:
+        return Ride.get(ride_id)
+    except DoesNotExist as exc:
+        raise NotFound(f"no ride {ride_id}") from exc
+
+
+def _offered_to(driver_id: str, ride_id: str) -> Ride:
+    ride = _ride(ride_id)
+    if ride.driver_id != driver_id and driver_id not in (ride.declined_by or ()):
+        raise Forbidden("this ride was not offered to you")
+    if ride.status != RideStatus.OFFERED:
+        raise IllegalTransition(f"the ride is {ride.status}, not offered")
+    return ride
+
+
+def _driven_by(driver_id: str, ride_id: str) -> Ride:
+    ride = _ride(ride_id)
+    if ride.driver_id != driver_id:
+        raise Forbidden("only the ride's driver may do this")
+    return ride
+
+
+def _ridden_by(rider_id: str, ride_id: str) -> Ride:
+    ride = _ride(ride_id)
+    if ride.rider_id != rider_id:
+        raise Forbidden("only the ride's rider may do this")
+    return ride
+
+
+def _point(point) -> dict:
+    return {"lat": float(point.lat), "lng": float(point.lng)}
