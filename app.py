@@ -7,6 +7,7 @@ from chalicelib.core.auth import authorizer_blueprint
 from chalicelib.core.observability import instrument
 from chalicelib.core.routes import core
 from chalicelib.drivers.routes import drivers
+from chalicelib.notices.routes import notices
 from chalicelib.rides.routes import rides
 
 app = Chalice(app_name="o2o-mobility", configure_logs=False)
@@ -16,3 +17,4 @@ app.register_blueprint(authorizer_blueprint)
 app.register_blueprint(core)
 app.register_blueprint(drivers)
 app.register_blueprint(rides)
+app.register_blueprint(notices)

@@ -1,8 +1,8 @@
 """Run every benchmark and print its table."""
 
-from bench import cold_start
+from bench import cold_start, dispatch
 
-BENCHMARKS = [cold_start]
+BENCHMARKS = [cold_start, dispatch]
 
 for benchmark in BENCHMARKS:
     benchmark.main()

@@ -29,12 +29,22 @@ class Settings:
     rides_table: str = "RidesTable"
     earnings_table: str = "EarningsTable"
     complaints_table: str = "ComplaintsTable"
+    notices_table: str = "NoticesTable"
+    notice_reads_table: str = "NoticeReadsTable"
+    inquiries_table: str = "InquiriesTable"
+    campaigns_table: str = "CampaignsTable"
+    campaign_entries_table: str = "CampaignEntriesTable"
     work_queue_url: str = ""
     work_dlq_url: str = ""
     notifications_topic_arn: str = ""
 
     offer_timeout_s: int = 15
     search_window_s: int = 180
+
+    quality_min_rating: str = "4.0"
+    quality_min_ratings: int = 5
+    quality_max_complaints: int = 3
+    quality_period_days: int = 30
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Settings":

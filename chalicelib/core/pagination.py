@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from chalicelib.core.errors import invalid_field
@@ -31,3 +32,26 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
 def page(items: list[Any], last_key: dict[str, Any] | None) -> dict[str, Any]:
     """API.md's list answer."""
     return {"items": items, "next": encode_cursor(last_key)}
+
+
+QuerySource = Callable[[int, dict[str, Any] | None], Iterable[Any]]
+
+
+def page_over(sources: list[QuerySource], limit: int, cursor: str | None,
+              keep: Callable[[Any], bool] = lambda item: True) -> tuple[list[Any], str | None]:
+    """One page across several queries read one after the other (e.g. pinned notices, then the rest).
+
+    Each source is `query(limit, last_key)` returning a PynamoDB result iterator; items `keep` refuses are
+    skipped. The cursor remembers which source to resume and where.
+    """
+    position = decode_cursor(cursor) or {"source": 0, "key": None}
+    source, last_key = int(position.get("source", 0)), position.get("key")
+    items: list[Any] = []
+    while source < len(sources) and len(items) < limit:
+        results = sources[source](limit - len(items), last_key)
+        items.extend(item for item in results if keep(item))
+        last_key = results.last_evaluated_key
+        if last_key is None:
+            source, last_key = source + 1, None
+    more = source < len(sources)
+    return items, encode_cursor({"source": source, "key": last_key}) if more else None

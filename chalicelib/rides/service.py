@@ -22,6 +22,7 @@ from chalicelib.core.errors import Conflict, Forbidden, NotFound
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import count, logger
 from chalicelib.drivers import service as drivers
+from chalicelib.notices import service as notices
 from chalicelib.rides import rules
 from chalicelib.rides.models import Complaint, Ride
 from chalicelib.rides.rules import IllegalTransition, RideStatus
@@ -143,6 +144,7 @@ def rate(rider_id: str, ride_id: str, rating: RatingIn, now: datetime) -> dict:
             raise Conflict("this ride is rated already") from exc
         raise
     drivers.record_rating(ride.driver_id, rating.stars)
+    notices.follow_up_quality(ride.driver_id, now)
     return {"ride_id": ride_id, "stars": rating.stars, "comment": rating.comment}
 
 
@@ -155,6 +157,7 @@ def complain(rider_id: str, ride_id: str, complaint: ComplaintIn, now: datetime)
                        category=complaint.category, text=complaint.text, created_at=now)
     record.save()
     drivers.record_complaint(ride.driver_id)
+    notices.follow_up_quality(ride.driver_id, now)
     return {"complaint_id": record.complaint_id, "ride_id": ride_id, "category": complaint.category,
             "created_at": iso(now)}
 

@@ -238,3 +238,12 @@ def test_a_driver_with_a_ride_cannot_go_offline(api):
     request(api)
     response = api("post", "/drivers/me/status", ("driver", "driver-1"), {"status": "offline", **SEOUL_CITY_HALL})
     assert response.status_code == 409
+
+
+def test_dispatch_publishes_ride_metrics(api, capsys):
+    online_driver(api, "driver-1")
+    capsys.readouterr()
+    request(api)
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    metric_names = {m["Name"] for line in emitted for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"RidesRequested", "RidesOffered"} <= metric_names

@@ -1,0 +1,260 @@
+"""Dispatch cost: DynamoDB round trips and items read per `POST /rides` as the online fleet grows.
+
+Runs `rides.service.request_ride` in-process against moto with the infra/ stack deployed, with
+1,000, 10,000 and 100,000 available taxi drivers spread over Seoul, and counts every DynamoDB call
+the request makes (PynamoDB's and powertools' idempotency alike) by wrapping botocore's
+`BaseClient._make_api_call`. The fleet is written straight into the tables with batch writes.
+"""
+
+import os
+
+os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2"})
+for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+    os.environ.pop(_variable, None)
+
+import random  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+import botocore.client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from chalicelib.core.auth import Caller  # noqa: E402
+from chalicelib.core.aws import client as aws_client  # noqa: E402
+from chalicelib.core.config import get_settings  # noqa: E402
+from chalicelib.core.dynamo import connection as dynamo_connection  # noqa: E402
+from chalicelib.core.observability import logger, metrics  # noqa: E402
+from chalicelib.drivers import rules  # noqa: E402
+from chalicelib.drivers.models import Driver, DriverSpot  # noqa: E402
+from chalicelib.rides import service as rides  # noqa: E402
+from chalicelib.rides.schemas import Cancellation, RideRequest  # noqa: E402
+from devstack import cloud  # noqa: E402
+
+STACK_NAME = "o2o-mobility-bench"
+FLEETS = (1_000, 10_000, 100_000)
+REQUESTS_PER_FLEET = 30
+SEOUL_LAT = (37.45, 37.65)
+SEOUL_LNG = (126.85, 127.15)
+LOAD_BUDGET_S = 180          # the largest fleet step may take this long to write; beyond it the fleet is capped
+TARGET_ROUND_TRIPS = 6
+TARGET_ITEMS_RATIO = 1.2
+START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One DynamoDB round trip: what it was and how many items it read."""
+
+    label: str
+    items_read: int
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The DynamoDB calls of one `POST /rides`."""
+
+    calls: tuple[Call, ...]
+    keyed: bool
+    offered: bool
+
+    @property
+    def round_trips(self) -> int:
+        return len(self.calls)
+
+    @property
+    def items_read(self) -> int:
+        return sum(call.items_read for call in self.calls)
+
+    @property
+    def operations(self) -> str:
+        return ", ".join(call.label for call in self.calls)
+
+
+_recording: list[Call] | None = None
+
+
+def items_read(operation: str, response: dict) -> int:
+    """Items DynamoDB read to answer: scanned items of a query or scan, returned items of a get."""
+    if operation in ("Query", "Scan"):
+        return int(response.get("ScannedCount", response.get("Count", 0)))
+    if operation == "GetItem":
+        return 1 if "Item" in response else 0
+    if operation in ("BatchGetItem", "TransactGetItems"):
+        found = response.get("Responses", {})
+        return sum(len(items) for items in found.values()) if isinstance(found, dict) else len(found)
+    return 0
+
+
+def label(operation: str, params: dict) -> str:
+    """`Operation(table[.index])` with the stack prefix dropped, e.g. `Query(driver-spots.by_cell)`."""
+    if operation.startswith("Transact"):
+        return f"{operation}({len(params.get('TransactItems', []))} items)"
+    table = str(params.get("TableName", "")).removeprefix(f"{STACK_NAME}-")
+    index = params.get("IndexName")
+    return f"{operation}({table}.{index})" if index else f"{operation}({table})"
+
+
+@contextmanager
+def counting_dynamodb() -> Iterator[None]:
+    """Record every DynamoDB call of any botocore client into `_recording` while it is a list."""
+    original = botocore.client.BaseClient._make_api_call
+
+    def counted(client, operation: str, params: dict):
+        if _recording is None or client.meta.service_model.service_name != "dynamodb":
+            return original(client, operation, params)
+        response = {}
+        try:
+            response = original(client, operation, params)
+            return response
+        finally:
+            _recording.append(Call(label(operation, params), items_read(operation, response)))
+
+    botocore.client.BaseClient._make_api_call = counted
+    try:
+        yield
+    finally:
+        botocore.client.BaseClient._make_api_call = original
+
+
+@contextmanager
+def recorded() -> Iterator[list[Call]]:
+    """The DynamoDB calls made inside the block."""
+    global _recording
+    _recording = calls = []
+    try:
+        yield calls
+    finally:
+        _recording = None
+
+
+def deploy_stack() -> None:
+    """The infra/ tables in moto, their names in the environment, and no stale cached clients."""
+    os.environ.update(cloud.deploy(stack_name=STACK_NAME))
+    get_settings.cache_clear()
+    aws_client.cache_clear()
+    dynamo_connection.cache_clear()
+    for model in (Driver, DriverSpot, rides.Ride):
+        model._connection = None
+
+
+def seoul_point(rng: random.Random) -> tuple[float, float]:
+    """A random position inside the Seoul box."""
+    return round(rng.uniform(*SEOUL_LAT), 6), round(rng.uniform(*SEOUL_LNG), 6)
+
+
+def add_drivers(rng: random.Random, first: int, last: int) -> None:
+    """Write drivers `first`..`last - 1` as available taxi drivers, each with its geo-index spot."""
+    with Driver.batch_write() as drivers, DriverSpot.batch_write() as spots:
+        for number in range(first, last):
+            driver_id = f"bench-driver-{number:06d}"
+            lat, lng = seoul_point(rng)
+            cell = rules.cell_of(lat, lng)
+            since = START - timedelta(seconds=rng.uniform(0, 3600))
+            drivers.save(Driver(driver_id, name=driver_id, services={"taxi"}, status=rules.DriverStatus.AVAILABLE,
+                                lat=lat, lng=lng, cell=cell, position_at=since, available_since=since,
+                                created_at=since, updated_at=since))
+            spots.save(DriverSpot(driver_id, "taxi", cell=cell, cell_key=rules.cell_key("taxi", cell),
+                                  area_key=rules.area_key("taxi", cell), idle_key=rules.idle_key(since, driver_id),
+                                  available_since=since))
+
+
+def grow_fleet(rng: random.Random, current: int, wanted: int, rate: float | None) -> tuple[int, float]:
+    """Grow the fleet towards `wanted`, capped to what LOAD_BUDGET_S allows at `rate`; (new size, drivers/s)."""
+    target = wanted if rate is None else min(wanted, current + int(rate * LOAD_BUDGET_S))
+    started = time.perf_counter()
+    add_drivers(rng, current, target)
+    elapsed = time.perf_counter() - started
+    return target, (target - current) / elapsed if elapsed > 0 else float("inf")
+
+
+def ride_request(rng: random.Random) -> RideRequest:
+    """A taxi from one random Seoul point to another."""
+    (pickup_lat, pickup_lng), (dropoff_lat, dropoff_lng) = seoul_point(rng), seoul_point(rng)
+    return RideRequest.model_validate({"service": "taxi", "pickup": {"lat": pickup_lat, "lng": pickup_lng},
+                                       "dropoff": {"lat": dropoff_lat, "lng": dropoff_lng}})
+
+
+def dispatch_once(rng: random.Random, name: str, keyed: bool, now: datetime) -> Sample:
+    """One `POST /rides`, counted; the offered driver is freed again (uncounted) so the fleet keeps its size."""
+    rider_id = f"bench-rider-{name}"
+    request = ride_request(rng)
+    with recorded() as calls:
+        answer = rides.request_ride(rider_id, request, f"bench-key-{name}" if keyed else None, now)
+    if answer["driver_id"]:
+        rides.cancel(Caller(sub=rider_id, role="rider"), answer["ride_id"], Cancellation(), now)
+    metrics.clear_metrics()  # otherwise powertools flushes EMF to stdout every 100 values
+    return Sample(tuple(calls), keyed=keyed, offered=answer["driver_id"] is not None)
+
+
+def measure(rng: random.Random, fleet: int, requests: int) -> list[Sample]:
+    """`requests` dispatches, every other one with an Idempotency-Key."""
+    return [dispatch_once(rng, f"{fleet}-{n}", keyed=n % 2 == 1, now=START + timedelta(seconds=n))
+            for n in range(requests)]
+
+
+def typical(samples: list[Sample], keyed: bool) -> Sample:
+    """The most common sequence of operations among keyed (or unkeyed) requests."""
+    chosen = [s for s in samples if s.keyed == keyed]
+    most_common = Counter(s.operations for s in chosen).most_common(1)[0][0]
+    return next(s for s in chosen if s.operations == most_common)
+
+
+def run(fleets: tuple[int, ...] = FLEETS, requests: int = REQUESTS_PER_FLEET) -> list[tuple[int, float, list[Sample]]]:
+    """(fleet size, seconds to write that step, samples) for each fleet, growing one stack."""
+    rng, size, rate, rows = random.Random(7), 0, None, []
+    logger.setLevel("WARNING")
+    with mock_aws(), counting_dynamodb():
+        deploy_stack()
+        for wanted in fleets:
+            started = time.perf_counter()
+            size, rate = grow_fleet(rng, size, wanted, rate)
+            loaded = time.perf_counter() - started
+            if size < wanted:
+                print(f"note: {wanted:,} drivers would take over {LOAD_BUDGET_S} s to load; measured {size:,}")
+            rows.append((size, loaded, measure(rng, size, requests)))
+            if size < wanted:
+                break
+    return rows
+
+
+def print_table(rows: list[tuple[int, float, list[Sample]]], requests: int) -> None:
+    """The table, the verdict and a typical request's operations."""
+    print(f"Dispatch cost per POST /rides (in-process moto; {requests} requests per fleet, half with Idempotency-Key)")
+    print(f"{'fleet':<10}{'round trips (mean / max)':>26}{'no key / key max':>18}{'items read (mean / max)':>26}"
+          f"{'offered':>10}{'load s':>9}")
+    for fleet, loaded, samples in rows:
+        trips, reads = [s.round_trips for s in samples], [s.items_read for s in samples]
+        plain = max(s.round_trips for s in samples if not s.keyed)
+        keyed = max(s.round_trips for s in samples if s.keyed)
+        offered = sum(s.offered for s in samples)
+        print(f"{fleet:<10,}{statistics.mean(trips):>17.1f} / {max(trips):<6}{plain:>11} / {keyed:<4}"
+              f"{statistics.mean(reads):>17.1f} / {max(reads):<6}{offered:>6}/{len(samples):<3}{loaded:>9.1f}")
+    worst = max(s.round_trips for _, _, samples in rows for s in samples)
+    first, last = (statistics.mean(s.items_read for s in rows[i][2]) for i in (0, -1))
+    ratio = last / first if first else float("inf")
+    trips_verdict = "met" if worst <= TARGET_ROUND_TRIPS else f"NOT met (max {worst})"
+    ratio_verdict = "met" if ratio <= TARGET_ITEMS_RATIO else "NOT met"
+    print(f"target: round trips <= {TARGET_ROUND_TRIPS}: {trips_verdict}; items read {rows[-1][0]:,}/{rows[0][0]:,}"
+          f" = {ratio:.2f} <= {TARGET_ITEMS_RATIO}: {ratio_verdict}")
+    samples = rows[-1][2]
+    for keyed in (False, True):
+        sample = typical(samples, keyed)
+        print(f"typical request {'with' if keyed else 'without'} key at {rows[-1][0]:,} "
+              f"({sample.round_trips} round trips, {sample.items_read} items read): {sample.operations}")
+
+
+def main() -> None:
+    started = time.perf_counter()
+    rows = run()
+    print_table(rows, REQUESTS_PER_FLEET)
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

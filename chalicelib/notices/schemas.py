@@ -1,0 +1,76 @@
+"""Request shapes of notices, inquiries and feedback campaigns."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from chalicelib.core.schemas import Input, PageQuery
+
+INQUIRY_CATEGORIES = ("dispatch", "fare", "payment", "insurance", "account", "app", "other")
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError("give a timezone, e.g. 2022-10-17T00:00:00Z")
+    return moment
+
+
+class AudienceIn(Input):
+    services: list[Literal["taxi", "designated"]] | None = Field(default=None, min_length=1, max_length=2)
+    region: str | None = Field(default=None, min_length=1, max_length=40)
+
+
+class NoticeIn(Input):
+    title: str = Field(min_length=1, max_length=120)
+    body: str = Field(min_length=1, max_length=5000)
+    audience: AudienceIn | None = None
+    publish_at: datetime | None = None
+    pinned: bool = False
+
+    @field_validator("publish_at")
+    @classmethod
+    def publish_aware(cls, moment: datetime | None) -> datetime | None:
+        return _aware(moment)
+
+
+class NoticeListQuery(PageQuery):
+    cadence: bool = False
+
+
+class InquiryIn(Input):
+    category: Literal[INQUIRY_CATEGORIES]
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class InquiryListQuery(PageQuery):
+    status: Literal["open", "answered"] | None = None
+
+
+class AnswerIn(Input):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class CampaignIn(Input):
+    title: str = Field(min_length=1, max_length=120)
+    question: str = Field(min_length=1, max_length=1000)
+    opens_at: datetime
+    closes_at: datetime
+
+    @field_validator("opens_at")
+    @classmethod
+    def opens_aware(cls, moment: datetime) -> datetime:
+        return _aware(moment)
+
+    @field_validator("closes_at")
+    @classmethod
+    def closes_after_opening(cls, closes_at: datetime, info: ValidationInfo) -> datetime:
+        _aware(closes_at)
+        opens_at = info.data.get("opens_at")
+        if opens_at is not None and closes_at <= opens_at:
+            raise ValueError("must be after opens_at")
+        return closes_at
+
+
+class EntryIn(Input):
+    text: str = Field(min_length=1, max_length=5000)
