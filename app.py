@@ -8,6 +8,7 @@ from chalicelib.core.observability import instrument
 from chalicelib.core.routes import core
 from chalicelib.drivers.routes import drivers
 from chalicelib.notices.routes import notices
+from chalicelib.outages.routes import outages
 from chalicelib.rides.routes import rides
 
 app = Chalice(app_name="o2o-mobility", configure_logs=False)
@@ -18,3 +19,4 @@ app.register_blueprint(core)
 app.register_blueprint(drivers)
 app.register_blueprint(rides)
 app.register_blueprint(notices)
+app.register_blueprint(outages)

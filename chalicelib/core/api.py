@@ -153,7 +153,10 @@ def _inputs(request, spec: RouteSpec, caller: Caller | None) -> dict[str, Any]:
 def parse_body(model: type[M], raw: bytes | None) -> M:
     """Validate a JSON request body against `model`; 400 names every field at fault."""
     if not raw or not raw.strip():
-        raise InvalidInput("a JSON body is required", fields={"body": "missing"})
+        try:
+            return model.model_validate({})  # every field optional: no body means "all defaults"
+        except ValidationError:
+            raise InvalidInput("a JSON body is required", fields={"body": "missing"}) from None
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -34,6 +34,10 @@ class Settings:
     inquiries_table: str = "InquiriesTable"
     campaigns_table: str = "CampaignsTable"
     campaign_entries_table: str = "CampaignEntriesTable"
+    ride_tallies_table: str = "RideTalliesTable"
+    components_table: str = "ComponentsTable"
+    component_checks_table: str = "ComponentChecksTable"
+    incidents_table: str = "IncidentsTable"
     work_queue_url: str = ""
     work_dlq_url: str = ""
     notifications_topic_arn: str = ""
@@ -45,6 +49,11 @@ class Settings:
     quality_min_ratings: int = 5
     quality_max_complaints: int = 3
     quality_period_days: int = 30
+
+    probe_timeout_s: int = 5
+    ride_error_window_min: int = 5
+    ride_error_min_volume: int = 20
+    ride_error_max_share: str = "0.5"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Settings":

@@ -45,6 +45,16 @@ def post_notice(admin: Caller, notice: NoticeIn, now: datetime) -> dict:
     return view_notice(record)
 
 
+def announce_to_drivers(title: str, body: str, now: datetime) -> dict:
+    """A service-status notice to every driver from the platform itself (outages opening and ending)."""
+    record = Notice(new_id("notice", now), kind="service_status", title=title, body=body, created_at=now,
+                    created_by="outage-detector", status="scheduled", feed="scheduled", feed_sort="")
+    _mark_published(record, now)
+    record.save()
+    _announce(record)
+    return view_notice(record)
+
+
 def publish_due(now: datetime) -> dict:
     """The `publish-notices` job: publish what is due, then check the twice-a-week promise."""
     published = 0
@@ -168,7 +178,8 @@ def _announce(record: Notice) -> None:
 
 def _official_published_since(since: datetime) -> list[Notice]:
     condition = Notice.feed_sort >= iso(since)
-    return [n for feed in ("pinned", "published") for n in Notice.by_feed.query(feed, condition)]
+    return [n for feed in ("pinned", "published") for n in Notice.by_feed.query(feed, condition)
+            if n.kind == "official"]
 
 
 def _feed(name: str, oldest_first: bool = False):

@@ -3,6 +3,7 @@
 from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
@@ -87,3 +88,18 @@ class Complaint(Model):
     category = UnicodeAttribute()
     text = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+
+
+class RideTally(Model):
+    """Ride requests and failures per minute, in a few shards so a rush does not heat one key.
+
+    The outage detector reads the platform's own error rate from these instead of scanning rides.
+    """
+
+    class Meta(TableMeta):
+        table_setting = "ride_tallies_table"
+
+    minute_shard = UnicodeAttribute(hash_key=True)
+    requested = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    expires_at = TTLAttribute()

@@ -24,11 +24,13 @@ from chalicelib.core.observability import count, logger
 from chalicelib.drivers import service as drivers
 from chalicelib.notices import service as notices
 from chalicelib.rides import rules
-from chalicelib.rides.models import Complaint, Ride
+from chalicelib.rides.models import Complaint, Ride, RideTally
 from chalicelib.rides.rules import IllegalTransition, RideStatus
 from chalicelib.rides.schemas import Cancellation, ComplaintIn, Completion, RatingIn, RideCreated, RideRequest
 
 OPEN_SHARDS = 4
+TALLY_SHARDS = 4
+TALLY_KEPT = timedelta(days=2)
 DRIVERS_TRIED_PER_DISPATCH = 2
 TARIFFS_FILE = Path(__file__).with_name("tariffs.json")
 
@@ -177,6 +179,14 @@ def expire_rides(now: datetime) -> dict:
     return summary
 
 
+def traffic(now: datetime, minutes: int) -> tuple[int, int]:
+    """(requested, failed or expired) ride counts of the last `minutes` minutes, in one batch read."""
+    keys = [f"{(now - timedelta(minutes=m)).strftime('%Y-%m-%dT%H:%M')}#{shard}"
+            for m in range(minutes) for shard in range(TALLY_SHARDS)]
+    tallies = list(RideTally.batch_get(keys))
+    return sum(int(t.requested) for t in tallies), sum(int(t.failed) for t in tallies)
+
+
 def view(ride: Ride) -> dict:
     """The ride as API.md shows it."""
     shown = {"ride_id": ride.ride_id, "service": ride.service, "status": ride.status, "rider_id": ride.rider_id,
@@ -206,6 +216,7 @@ def _new_ride(rider_id: str, request: RideRequest, now: datetime) -> dict:
                 created_at=now, updated_at=now, search_deadline=now + timedelta(seconds=get_settings().search_window_s),
                 open_key=f"open#{crc32(ride_id.encode()) % OPEN_SHARDS}", created_key=f"{iso(now)}#{ride_id}")
     count("RidesRequested")
+    _tally(ride_id, now, RideTally.requested)
     ride = _dispatch(ride, now, new=True)
     return RideCreated(ride_id=ride.ride_id, status=ride.status, fare_estimate_krw=int(ride.fare_estimate_krw),
                        driver_id=ride.driver_id,
@@ -282,7 +293,14 @@ def _expire(ride: Ride, now: datetime) -> Ride:
             Ride.status.set(rules.next_status(ride.status, "expire")), Ride.open_key.remove(),
             Ride.ended_at.set(now), Ride.updated_at.set(now)])
     count("RidesExpired")
+    _tally(ride.ride_id, now, RideTally.failed)
     return ride
+
+
+def _tally(ride_id: str, now: datetime, counter) -> None:
+    shard = crc32(ride_id.encode()) % TALLY_SHARDS
+    RideTally(f"{now.strftime('%Y-%m-%dT%H:%M')}#{shard}").update(
+        actions=[counter.add(1), RideTally.expires_at.set(now + TALLY_KEPT)])
 
 
 def _advance(ride: Ride, action: str, now: datetime, *extra) -> dict:

@@ -69,22 +69,24 @@ def moto_server():
     werkzeug_log = logging.getLogger("werkzeug")
     log_level = werkzeug_log.level
     werkzeug_log.setLevel(logging.ERROR)  # no access log line per request
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DomainDispatcherApplication, "__call__", atomically)
-        port = free_port()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        try:
-            patch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-            forget_connections()
-            for name, value in cloud.deploy(stack_name="o2o-mobility-concurrency").items():
-                patch.setenv(name, value)
-            forget_connections()
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.stop()
-    forget_connections()
-    werkzeug_log.setLevel(log_level)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(DomainDispatcherApplication, "__call__", atomically)
+            port = free_port()
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()
+            try:
+                patch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+                forget_connections()
+                for name, value in cloud.deploy(stack_name="o2o-mobility-concurrency").items():
+                    patch.setenv(name, value)
+                forget_connections()
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                server.stop()
+    finally:
+        forget_connections()  # after the environment is back, so later tests build clients for their own AWS
+        werkzeug_log.setLevel(log_level)
 
 
 def now() -> datetime:

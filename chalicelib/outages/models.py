@@ -1,0 +1,90 @@
+"""Watched components with their detector state, the checks made, and incidents."""
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.core.dynamo import TableMeta
+
+
+class Component(Model):
+    """Something the detector watches: an HTTP probe, a heartbeat, or the platform's own ride traffic."""
+
+    class Meta(TableMeta):
+        table_setting = "components_table"
+
+    name = UnicodeAttribute(hash_key=True)
+    check = UnicodeAttribute()                       # probe | heartbeat | ride_traffic
+    probe_url = UnicodeAttribute(null=True)
+    heartbeat_timeout_s = NumberAttribute(null=True)
+    registered_at = UTCDateTimeAttribute()
+    last_heartbeat_at = UTCDateTimeAttribute(null=True)
+    state = UnicodeAttribute(default="up")
+    fail_streak = NumberAttribute(default=0)
+    ok_streak = NumberAttribute(default=0)
+    first_fail_at = UTCDateTimeAttribute(null=True)
+    first_ok_at = UTCDateTimeAttribute(null=True)
+    last_check_at = UTCDateTimeAttribute(null=True)
+    last_check_ok = NumberAttribute(null=True)
+    incident_id = UnicodeAttribute(null=True)
+
+
+class Check(Model):
+    """One check of one component (kept a week)."""
+
+    class Meta(TableMeta):
+        table_setting = "component_checks_table"
+
+    component = UnicodeAttribute(hash_key=True)
+    checked_at = UnicodeAttribute(range_key=True)
+    healthy = NumberAttribute()
+    detail = UnicodeAttribute(default="")
+    expires_at = TTLAttribute()
+
+
+class AffectedComponent(MapAttribute):
+    name = UnicodeAttribute()
+    started_at = UTCDateTimeAttribute()
+    recovered_at = UTCDateTimeAttribute(null=True)
+
+
+class TimelineEvent(MapAttribute):
+    at = UTCDateTimeAttribute()
+    event = UnicodeAttribute()
+    component = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+
+
+class IncidentsByState(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_state"
+        projection = AllProjection()
+
+    state = UnicodeAttribute(hash_key=True)
+    started_key = UnicodeAttribute(range_key=True)
+
+
+class Incident(Model):
+    """An outage: when it started, when it was noticed, which components it took down, when it ended."""
+
+    class Meta(TableMeta):
+        table_setting = "incidents_table"
+
+    incident_id = UnicodeAttribute(hash_key=True)
+    state = UnicodeAttribute()                       # open | resolved
+    source = UnicodeAttribute()                      # detector | declared
+    summary = UnicodeAttribute(default="")
+    started_at = UTCDateTimeAttribute()
+    detected_at = UTCDateTimeAttribute()
+    resolved_at = UTCDateTimeAttribute(null=True)
+    components = ListAttribute(of=AffectedComponent, default=list)
+    timeline = ListAttribute(of=TimelineEvent, default=list)
+    started_key = UnicodeAttribute()
+    by_state = IncidentsByState()
