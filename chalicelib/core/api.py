@@ -31,6 +31,8 @@ from chalicelib.core.observability import logger
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 M = TypeVar("M", bound=BaseModel)
+# Bodies are parsed as JSON whatever the client declared: `curl -d '{...}'` says form-urlencoded.
+LENIENT_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
 INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "Something went wrong on our side."}}
 
 
@@ -61,6 +63,7 @@ class ApiBlueprint(Blueprint):
         spec_roles = None if roles is None else frozenset(roles)
         if spec_roles is not None:
             kwargs.setdefault("authorizer", jwt_authorizer)
+        kwargs.setdefault("content_types", LENIENT_CONTENT_TYPES)
         register = super().route(path, **kwargs)
 
         def decorate(view: Callable) -> Callable:

@@ -115,6 +115,7 @@ def test_chalice_own_refusals_get_the_error_body_too(trips_client, token):
     wrong_method = trips_client.http.put("/trips", headers=token("rider"), body=b"{}")
     assert wrong_method.status_code == 405
     assert wrong_method.json_body["error"]["code"] == "method_not_allowed"
-    wrong_type = trips_client.http.post("/trips", headers={**token("rider"), "Content-Type": "text/plain"}, body=b"x")
+    wrong_type = trips_client.http.post("/trips", headers={**token("rider"), "Content-Type": "application/xml"},
+                                        body=b"<x/>")
     assert wrong_type.status_code == 415
     assert wrong_type.json_body["error"]["code"] == "unsupported_media_type"
