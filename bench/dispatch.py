@@ -27,6 +27,7 @@ import botocore.client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.dynamodb import models as moto_dynamodb  # noqa: E402
 from moto.dynamodb.models.table import Table as MotoTable  # noqa: E402
+from pynamodb.models import Model  # noqa: E402
 
 from chalicelib.core.auth import Caller  # noqa: E402
 from chalicelib.core.aws import client as aws_client  # noqa: E402
@@ -193,8 +194,11 @@ def deploy_stack() -> None:
     get_settings.cache_clear()
     aws_client.cache_clear()
     dynamo_connection.cache_clear()
-    for model in (Driver, DriverSpot, rides.Ride):
+    models = list(Model.__subclasses__())
+    while models:
+        model = models.pop()
         model._connection = None
+        models.extend(model.__subclasses__())
 
 
 def seoul_point(rng: random.Random) -> tuple[float, float]:
@@ -296,6 +300,9 @@ def print_table(rows: list[tuple[int, float, list[Sample]]], requests: int) -> N
     ratio_verdict = "met" if ratio <= TARGET_ITEMS_RATIO else "NOT met"
     print(f"target: round trips <= {TARGET_ROUND_TRIPS}: {trips_verdict}; items read {rows[-1][0]:,}/{rows[0][0]:,}"
           f" = {ratio:.2f} <= {TARGET_ITEMS_RATIO}: {ratio_verdict}")
+    if worst > TARGET_ROUND_TRIPS:
+        fleet, sample = next((f, s) for f, _, samples in rows for s in samples if s.round_trips == worst)
+        print(f"worst request ({fleet:,} drivers, {'with' if sample.keyed else 'without'} key): {sample.operations}")
     samples = rows[-1][2]
     for keyed in (False, True):
         sample = typical(samples, keyed)

@@ -30,13 +30,16 @@ class TableMeta(metaclass=_TableFromSettings):
     table_setting = ""
 
 
+LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict"}
+
+
 def failed_on_condition(exc: Exception) -> bool:
-    """True when a put, update or transaction failed on one of its conditions."""
+    """True when a write lost a race: a condition failed, or a concurrent transaction held the same item."""
     cause = getattr(exc, "cause_response_code", None)
-    if cause == "ConditionalCheckFailedException":
+    if cause in ("ConditionalCheckFailedException", "TransactionConflictException"):
         return True
     reasons = getattr(exc, "cancellation_reasons", None) or []
-    return any(reason and reason.code == "ConditionalCheckFailed" for reason in reasons)
+    return any(reason and reason.code in LOST_RACE for reason in reasons)
 
 
 @contextmanager

@@ -89,7 +89,10 @@ def decline(driver_id: str, ride_id: str, now: datetime) -> dict:
         raise Conflict("the offer is no longer yours")
     _take_back_offer(ride, "decline", now)
     count("RidesDeclined")
-    return view(_dispatch(ride, now))
+    try:
+        return view(_dispatch(ride, now))
+    except Conflict:
+        return view(_ride(ride_id))  # the decline stands; the rider or the job moved the ride on meanwhile
 
 
 def arrive(driver_id: str, ride_id: str, now: datetime) -> dict:
@@ -243,10 +246,12 @@ def _dispatch(ride: Ride, now: datetime, new: bool = False) -> Ride:
 def _offer(ride: Ride, driver_id: str, now: datetime, new: bool) -> bool:
     """Offer `ride` to one driver in one transaction; False when the driver was taken first."""
     expires_at = now + timedelta(seconds=get_settings().offer_timeout_s)
-    previous = ride.status
+    previous, last_change = ride.status, ride.updated_at
     ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = (
         rules.next_status(previous, "offer"), driver_id, expires_at, now)
-    unchanged = (Ride.status == previous) & Ride.driver_id.does_not_exist()
+    # `updated_at` as a version: a copy read earlier (e.g. from the index by an overlapping job run) must not
+    # overwrite what happened since, such as a decline that excluded this driver.
+    unchanged = (Ride.status == previous) & Ride.driver_id.does_not_exist() & (Ride.updated_at == last_change)
     ride_unchanged = Ride.ride_id.does_not_exist() if new else unchanged
     try:
         with transaction() as tx:
@@ -254,7 +259,7 @@ def _offer(ride: Ride, driver_id: str, now: datetime, new: bool) -> bool:
             drivers.offer_in(tx, driver_id, ride.ride_id, expires_at, now)
         return True
     except TransactWriteError as exc:
-        ride.status, ride.driver_id, ride.offer_expires_at = previous, None, None
+        ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = previous, None, None, last_change
         reasons = exc.cancellation_reasons or []
         if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
             raise Conflict("the ride changed meanwhile") from exc
@@ -268,10 +273,10 @@ def _settle_offer(ride: Ride, now: datetime) -> Ride:
         return ride
     try:
         _take_back_offer(ride, "offer_expired", now)
+        count("OffersExpired")
+        return _dispatch(ride, now)
     except Conflict:
-        return _ride(ride.ride_id)  # someone else settled it first
-    count("OffersExpired")
-    return _dispatch(ride, now)
+        return _ride(ride.ride_id)  # someone else moved the ride on first: theirs stands
 
 
 def _take_back_offer(ride: Ride, action: str, now: datetime) -> None:
@@ -281,7 +286,7 @@ def _take_back_offer(ride: Ride, action: str, now: datetime) -> None:
             Ride.status.set(rules.next_status(ride.status, action)), Ride.declined_by.add({driver_id}),
             Ride.driver_id.remove(), Ride.offer_expires_at.remove(), Ride.updated_at.set(now)])
         drivers.release_in(tx, driver_id, ride.ride_id, now)
-    ride.status, ride.driver_id, ride.offer_expires_at = RideStatus.SEARCHING, None, None
+    ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = RideStatus.SEARCHING, None, None, now
     ride.declined_by = set(ride.declined_by or ()) | {driver_id}
     logger.info("offer taken back", extra={"ride_id": ride.ride_id, "driver_id": driver_id, "why": action,
                                            "expired_at": iso(expires_at) if expires_at else None})
