@@ -8,7 +8,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.core.dynamo import TableMeta
@@ -39,6 +39,17 @@ class OpenRides(GlobalSecondaryIndex):
 
     open_key = UnicodeAttribute(hash_key=True)
     created_key = UnicodeAttribute(range_key=True)
+
+
+class RidesByMinute(GlobalSecondaryIndex):
+    """Keys only, per minute and shard: how many rides were requested lately, without a write to count them."""
+
+    class Meta:
+        index_name = "by_minute"
+        projection = KeysOnlyProjection()
+
+    minute_key = UnicodeAttribute(hash_key=True)
+    ride_id = UnicodeAttribute(range_key=True)
 
 
 class Ride(Model):
@@ -72,7 +83,9 @@ class Ride(Model):
     rating_comment = UnicodeAttribute(null=True)
     open_key = UnicodeAttribute(null=True)
     created_key = UnicodeAttribute()
+    minute_key = UnicodeAttribute()
     by_open_status = OpenRides()
+    by_minute = RidesByMinute()
 
 
 class Complaint(Model):
@@ -91,7 +104,7 @@ class Complaint(Model):
 
 
 class RideTally(Model):
-    """Ride requests and failures per minute, in a few shards so a rush does not heat one key.
+    """Rides that expired unserved, per minute and shard (written by the expire-rides job, not by requests).
 
     The outage detector reads the platform's own error rate from these instead of scanning rides.
     """
@@ -100,6 +113,5 @@ class RideTally(Model):
         table_setting = "ride_tallies_table"
 
     minute_shard = UnicodeAttribute(hash_key=True)
-    requested = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
     expires_at = TTLAttribute()

@@ -29,7 +29,7 @@ from chalicelib.rides.rules import IllegalTransition, RideStatus
 from chalicelib.rides.schemas import Cancellation, ComplaintIn, Completion, RatingIn, RideCreated, RideRequest
 
 OPEN_SHARDS = 4
-TALLY_SHARDS = 4
+TALLY_SHARDS = 8
 TALLY_KEPT = timedelta(days=2)
 DRIVERS_TRIED_PER_DISPATCH = 2
 TARIFFS_FILE = Path(__file__).with_name("tariffs.json")
@@ -183,11 +183,16 @@ def expire_rides(now: datetime) -> dict:
 
 
 def traffic(now: datetime, minutes: int) -> tuple[int, int]:
-    """(requested, failed or expired) ride counts of the last `minutes` minutes, in one batch read."""
-    keys = [f"{(now - timedelta(minutes=m)).strftime('%Y-%m-%dT%H:%M')}#{shard}"
-            for m in range(minutes) for shard in range(TALLY_SHARDS)]
-    tallies = list(RideTally.batch_get(keys))
-    return sum(int(t.requested) for t in tallies), sum(int(t.failed) for t in tallies)
+    """(requested, expired) ride counts of the last `minutes` minutes, for the outage detector.
+
+    Requests are counted in the keys-only `by_minute` index (no write on the request path); expiries,
+    which happen off the request path, in the tallies.
+    """
+    minute_shards = [f"{(now - timedelta(minutes=m)).strftime('%Y-%m-%dT%H:%M')}#{shard}"
+                     for m in range(minutes) for shard in range(TALLY_SHARDS)]
+    requested = sum(Ride.by_minute.count(key) for key in minute_shards)
+    failed = sum(int(t.failed) for t in RideTally.batch_get(minute_shards))
+    return requested, failed
 
 
 def view(ride: Ride) -> dict:
@@ -217,9 +222,9 @@ def _new_ride(rider_id: str, request: RideRequest, now: datetime) -> dict:
                 pickup={"lat": pickup[0], "lng": pickup[1]}, dropoff={"lat": dropoff[0], "lng": dropoff[1]},
                 fare_estimate_krw=rules.estimate_fare(request.service, pickup, dropoff, now, tariffs()),
                 created_at=now, updated_at=now, search_deadline=now + timedelta(seconds=get_settings().search_window_s),
-                open_key=f"open#{crc32(ride_id.encode()) % OPEN_SHARDS}", created_key=f"{iso(now)}#{ride_id}")
+                open_key=f"open#{crc32(ride_id.encode()) % OPEN_SHARDS}", created_key=f"{iso(now)}#{ride_id}",
+                minute_key=_minute_key(ride_id, now))
     count("RidesRequested")
-    _tally(ride_id, now, RideTally.requested)
     ride = _dispatch(ride, now, new=True)
     return RideCreated(ride_id=ride.ride_id, status=ride.status, fare_estimate_krw=int(ride.fare_estimate_krw),
                        driver_id=ride.driver_id,
@@ -260,8 +265,7 @@ def _offer(ride: Ride, driver_id: str, now: datetime, new: bool) -> bool:
         return True
     except TransactWriteError as exc:
         ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = previous, None, None, last_change
-        reasons = exc.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+        if not new and _ride(ride.ride_id).updated_at != last_change:
             raise Conflict("the ride changed meanwhile") from exc
         logger.info("driver taken by another ride first", extra={"driver_id": driver_id, "ride_id": ride.ride_id})
         return False
@@ -298,14 +302,17 @@ def _expire(ride: Ride, now: datetime) -> Ride:
             Ride.status.set(rules.next_status(ride.status, "expire")), Ride.open_key.remove(),
             Ride.ended_at.set(now), Ride.updated_at.set(now)])
     count("RidesExpired")
-    _tally(ride.ride_id, now, RideTally.failed)
+    _tally_expiry(ride.ride_id, now)
     return ride
 
 
-def _tally(ride_id: str, now: datetime, counter) -> None:
-    shard = crc32(ride_id.encode()) % TALLY_SHARDS
-    RideTally(f"{now.strftime('%Y-%m-%dT%H:%M')}#{shard}").update(
-        actions=[counter.add(1), RideTally.expires_at.set(now + TALLY_KEPT)])
+def _minute_key(ride_id: str, at: datetime) -> str:
+    return f"{at.strftime('%Y-%m-%dT%H:%M')}#{crc32(ride_id.encode()) % TALLY_SHARDS}"
+
+
+def _tally_expiry(ride_id: str, now: datetime) -> None:
+    RideTally(_minute_key(ride_id, now)).update(actions=[RideTally.failed.add(1),
+                                                         RideTally.expires_at.set(now + TALLY_KEPT)])
 
 
 def _advance(ride: Ride, action: str, now: datetime, *extra) -> dict:
