@@ -1,9 +1,8 @@
 """Request and response shapes of the drivers' routes."""
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from chalicelib.core.schemas import Input, Output, Point
 
@@ -42,15 +41,8 @@ class DriverOut(Output):
 class EarningsQuery(Input):
     model_config = Input.model_config | {"extra": "ignore"}
 
-    from_: datetime = Field(alias="from")
-    to: datetime
-
-    @field_validator("from_", "to")
-    @classmethod
-    def aware(cls, moment: datetime) -> datetime:
-        if moment.tzinfo is None:
-            raise ValueError("give a timezone, e.g. 2022-10-15T06:00:00Z")
-        return moment
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
 
 
 class EarningsOut(Output):

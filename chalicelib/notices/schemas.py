@@ -1,19 +1,12 @@
 """Request shapes of notices, inquiries and feedback campaigns."""
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from chalicelib.core.schemas import Input, PageQuery
 
 INQUIRY_CATEGORIES = ("dispatch", "fare", "payment", "insurance", "account", "app", "other")
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise ValueError("give a timezone, e.g. 2022-10-17T00:00:00Z")
-    return moment
 
 
 class AudienceIn(Input):
@@ -25,13 +18,8 @@ class NoticeIn(Input):
     title: str = Field(min_length=1, max_length=120)
     body: str = Field(min_length=1, max_length=5000)
     audience: AudienceIn | None = None
-    publish_at: datetime | None = None
+    publish_at: AwareDatetime | None = None
     pinned: bool = False
-
-    @field_validator("publish_at")
-    @classmethod
-    def publish_aware(cls, moment: datetime | None) -> datetime | None:
-        return _aware(moment)
 
 
 class NoticeListQuery(PageQuery):
@@ -54,18 +42,12 @@ class AnswerIn(Input):
 class CampaignIn(Input):
     title: str = Field(min_length=1, max_length=120)
     question: str = Field(min_length=1, max_length=1000)
-    opens_at: datetime
-    closes_at: datetime
-
-    @field_validator("opens_at")
-    @classmethod
-    def opens_aware(cls, moment: datetime) -> datetime:
-        return _aware(moment)
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
 
     @field_validator("closes_at")
     @classmethod
-    def closes_after_opening(cls, closes_at: datetime, info: ValidationInfo) -> datetime:
-        _aware(closes_at)
+    def closes_after_opening(cls, closes_at: AwareDatetime, info: ValidationInfo) -> AwareDatetime:
         opens_at = info.data.get("opens_at")
         if opens_at is not None and closes_at <= opens_at:
             raise ValueError("must be after opens_at")

@@ -1,6 +1,7 @@
 """Probing components over HTTP(S): concurrently, with a timeout, never following redirects, and never
 connecting to link-local or metadata addresses (checked again at probe time against DNS rebinding)."""
 
+import http.client
 import socket
 import urllib.error
 import urllib.request
@@ -41,7 +42,7 @@ def probe(url: str, timeout_s: float) -> tuple[int | None, str]:
             return answer.status, f"HTTP {answer.status}"
     except urllib.error.HTTPError as exc:
         return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         return None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"[:200]
 
 

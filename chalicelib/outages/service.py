@@ -18,7 +18,7 @@ from chalicelib.core.pagination import page_over
 from chalicelib.core.schemas import PageQuery
 from chalicelib.notices import service as notices
 from chalicelib.outages import probes, rules
-from chalicelib.outages.models import Check, Component, Incident
+from chalicelib.outages.models import AffectedComponent, Check, Component, Incident, TimelineEvent
 from chalicelib.outages.rules import Thresholds, Tracker, Transition
 from chalicelib.outages.schemas import ComponentIn, IncidentIn, ResolveIn
 from chalicelib.rides import service as rides
@@ -142,9 +142,9 @@ def _record_failure(component: Component, transition: Transition, now: datetime)
         incident = _open_incident([component.name], transition.at, now, "detector",
                                   f"{component.name} stopped answering")
     else:
-        incident.components.append({"name": component.name, "started_at": transition.at})
+        incident.components.append(AffectedComponent(name=component.name, started_at=transition.at))
         incident.started_at = min(incident.started_at, transition.at)
-        incident.timeline.append({"at": now, "event": "component_added", "component": component.name})
+        incident.timeline.append(TimelineEvent(at=now, event="component_added", component=component.name))
         incident.save()
     component.incident_id = incident.incident_id
     return incident.incident_id
@@ -161,8 +161,8 @@ def _record_recovery(component: Component, transition: Transition, now: datetime
     for affected in incident.components:
         if affected.name == component.name and affected.recovered_at is None:
             affected.recovered_at = transition.at
-    incident.timeline.append({"at": now, "event": "component_recovered", "component": component.name,
-                              "note": f"healthy since {iso(transition.at)}"})
+    incident.timeline.append(TimelineEvent(at=now, event="component_recovered", component=component.name,
+                                           note=f"healthy since {iso(transition.at)}"))
     resolved_at = rules.incident_resolved_at([a.recovered_at for a in incident.components])
     if resolved_at is None:
         incident.save()
@@ -232,9 +232,9 @@ def _open_incident(names: list[str], started_at: datetime, now: datetime, source
                    declared_by: str | None = None) -> Incident:
     incident = Incident(new_id("inc", started_at), state="open", source=source, summary=summary,
                         started_at=started_at, detected_at=now, started_key="",
-                        components=[{"name": n, "started_at": started_at} for n in names],
-                        timeline=[{"at": now, "event": "detected" if source == "detector" else "declared",
-                                   "note": declared_by}])
+                        components=[AffectedComponent(name=n, started_at=started_at) for n in names],
+                        timeline=[TimelineEvent(at=now, event="detected" if source == "detector" else "declared",
+                                                note=declared_by)])
     incident.started_key = f"{iso(started_at)}#{incident.incident_id}"
     incident.save()
     count("IncidentsOpened")
@@ -248,7 +248,7 @@ def _open_incident(names: list[str], started_at: datetime, now: datetime, source
 
 def _close(incident: Incident, resolved_at: datetime, now: datetime, note: str) -> None:
     incident.state, incident.resolved_at = "resolved", resolved_at
-    incident.timeline.append({"at": now, "event": "resolved", "note": note})
+    incident.timeline.append(TimelineEvent(at=now, event="resolved", note=note))
     incident.save()
     count("IncidentsResolved")
     notify("incident_resolved", {"incident_id": incident.incident_id, "resolved_at": iso(resolved_at)})
