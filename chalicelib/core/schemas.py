@@ -8,13 +8,13 @@ SERVICE_AREA = {"lat": (33.0, 38.9), "lng": (124.5, 131.9)}
 class Input(BaseModel):
     """Base of every request body: unknown fields are refused, so typos never pass silently."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class Output(BaseModel):
     """Base of every response body."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Point(Input):
