@@ -3,14 +3,17 @@ connecting to link-local or metadata addresses (checked again at probe time agai
 
 import http.client
 import socket
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import urlsplit
 
 from chalicelib.outages import rules
 
 MAX_PARALLEL = 16
+GRACE_S = 0.5
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -50,6 +53,15 @@ def probe_all(urls: dict[str, str], timeout_s: float) -> dict[str, tuple[int | N
     """Probe every component at once; returns name -> (status, detail)."""
     if not urls:
         return {}
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(urls))) as pool:
-        futures = {name: pool.submit(probe, url, timeout_s) for name, url in urls.items()}
-        return {name: future.result() for name, future in futures.items()}
+    pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(urls)))
+    futures = {name: pool.submit(probe, url, timeout_s) for name, url in urls.items()}
+    # urllib's timeout bounds each socket read, not the answer: a target trickling bytes is cut off here.
+    deadline = time.monotonic() + timeout_s + GRACE_S
+    answers = {}
+    for name, future in futures.items():
+        try:
+            answers[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            answers[name] = (None, f"no complete answer within {timeout_s} s")
+    pool.shutdown(wait=False, cancel_futures=True)
+    return answers

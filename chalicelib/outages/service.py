@@ -4,7 +4,7 @@ and what the public status page shows."""
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso
@@ -75,12 +75,14 @@ def detect_outages(now: datetime) -> dict:
         healthy, detail = results[component.name]
         Check(component.name, iso(now), healthy=int(healthy), detail=detail, expires_at=now + CHECKS_KEPT).save()
         tracker, transition = rules.observe(_tracker(component), healthy, now, Thresholds())
-        _keep(component, tracker, healthy, now)
+        if not _keep(component, tracker, healthy, now):
+            continue  # an overlapping run (EventBridge retries, a manual run) counted this check already
         if transition and transition.kind == "failed":
             opened.append(_record_failure(component, transition, now))
         elif transition and transition.kind == "recovered":
             resolved.append(_record_recovery(component, transition, now))
-        component.save()
+        if transition:
+            component.update(actions=[Component.incident_id.set(component.incident_id)])
     count("DetectorHeartbeat")
     failing = sorted(name for name, (healthy, _) in results.items() if not healthy)
     summary = {"checked": len(components), "failing": failing, "opened": sorted({i for i in opened if i}),
@@ -128,15 +130,31 @@ def _tracker(component: Component) -> Tracker:
                    component.first_fail_at, component.first_ok_at)
 
 
-def _keep(component: Component, tracker: Tracker, healthy: bool, now: datetime) -> None:
+def _keep(component: Component, tracker: Tracker, healthy: bool, now: datetime) -> bool:
+    """Save the new tracker unless another run saved one since we read it (then False)."""
+    previous = component.last_check_at
+    unchanged = Component.last_check_at.does_not_exist() if previous is None else Component.last_check_at == previous
     component.state, component.fail_streak, component.ok_streak = tracker.state, tracker.fail_streak, tracker.ok_streak
     component.first_fail_at, component.first_ok_at = tracker.first_fail_at, tracker.first_ok_at
     component.last_check_at, component.last_check_ok = now, int(healthy)
+    try:
+        component.save(condition=unchanged)
+    except PutError as exc:
+        if failed_on_condition(exc):
+            return False
+        raise
+    return True
 
 
 def _record_failure(component: Component, transition: Transition, now: datetime) -> str:
     """A component went down: it joins the open incident it belongs to, or opens one."""
-    incident = next((i for i in Incident.by_state.query("open")
+    open_incidents = list(Incident.by_state.query("open"))
+    already = next((i for i in open_incidents if any(a.name == component.name and a.recovered_at is None
+                                                     for a in i.components)), None)
+    if already is not None:  # e.g. an operator declared it before the probes caught up: one incident per component
+        component.incident_id = already.incident_id
+        return already.incident_id
+    incident = next((i for i in open_incidents
                      if i.source == "detector" and rules.joins_incident(i.started_at, transition.at)), None)
     if incident is None:
         incident = _open_incident([component.name], transition.at, now, "detector",
