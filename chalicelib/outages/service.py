@@ -162,6 +162,7 @@ def _record_failure(component: Component, transition: Transition, now: datetime)
     else:
         incident.components.append(AffectedComponent(name=component.name, started_at=transition.at))
         incident.started_at = min(incident.started_at, transition.at)
+        incident.started_key = f"{iso(incident.started_at)}#{incident.incident_id}"
         incident.timeline.append(TimelineEvent(at=now, event="component_added", component=component.name))
         incident.save()
     component.incident_id = incident.incident_id
