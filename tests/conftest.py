@@ -4,6 +4,7 @@ Fake credentials and the region are set before boto3 or moto are imported, and n
 reaches a real AWS endpoint.
 """
 
+import json
 import os
 
 os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -14,6 +15,7 @@ for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE")
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from pynamodb.models import Model  # noqa: E402
@@ -101,3 +103,24 @@ def frozen_clock():
     core_clock.use_clock(stopped)
     yield stopped
     core_clock.use_clock(core_clock.SystemClock())
+
+
+@pytest.fixture
+def inbox(aws):
+    """An SQS queue subscribed to the notifications topic; `inbox()` drains what was published so far."""
+    sqs, sns = boto3.client("sqs", region_name=cloud.REGION), boto3.client("sns", region_name=cloud.REGION)
+    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=aws["NOTIFICATIONS_TOPIC_ARN"], Protocol="sqs", Endpoint=arn)
+
+    def read() -> list[dict]:
+        found = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                attributes = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+                found.append({**json.loads(envelope["Message"]), "attributes": attributes})
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    return read

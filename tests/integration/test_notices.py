@@ -3,11 +3,9 @@
 import json
 from datetime import timedelta
 
-import boto3
 import pytest
 
 from chalicelib.core.clock import iso
-from devstack import cloud
 
 CITY_HALL = {"lat": 37.5663, "lng": 126.9779}
 
@@ -19,26 +17,6 @@ def api(client, token):
         return getattr(client.http, method)(path, headers=headers, body=json.dumps(body).encode() if body else b"")
 
     return call
-
-
-@pytest.fixture
-def inbox(aws):
-    """An SQS queue subscribed to the notifications topic: what people would be sent."""
-    sqs, sns = boto3.client("sqs", region_name=cloud.REGION), boto3.client("sns", region_name=cloud.REGION)
-    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=aws["NOTIFICATIONS_TOPIC_ARN"], Protocol="sqs", Endpoint=arn)
-
-    def read() -> list[dict]:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
-        found = []
-        for message in messages.get("Messages", []):
-            envelope = json.loads(message["Body"])
-            attributes = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
-            found.append({**json.loads(envelope["Message"]), "attributes": attributes})
-        return found
-
-    return read
 
 
 ADMIN, TAXI, DESIGNATED, BUSAN = ("admin", "ops-1"), ("driver", "taxi-1"), ("driver", "daeri-1"), ("driver", "busan-1")

@@ -15,12 +15,10 @@ from contextlib import suppress
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
 import pytest
 
 from chalicelib.core.clock import iso
 from chalicelib.core.config import get_settings
-from devstack import cloud
 
 ADMIN, SERVICE, DRIVER = ("admin", "ops-1"), ("service", "dispatcher-svc"), ("driver", "taxi-1")
 SEOUL_CITY_HALL = {"lat": 37.5663, "lng": 126.9779}
@@ -160,27 +158,6 @@ def detect(job, frozen_clock):
         return summaries
 
     return runs
-
-
-@pytest.fixture
-def inbox(aws):
-    """An SQS queue subscribed to the notifications topic; `inbox()` drains what was published so far."""
-    sqs, sns = boto3.client("sqs", region_name=cloud.REGION), boto3.client("sns", region_name=cloud.REGION)
-    url = sqs.create_queue(QueueName="outage-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=aws["NOTIFICATIONS_TOPIC_ARN"], Protocol="sqs", Endpoint=arn)
-
-    def read() -> list[dict]:
-        found = []
-        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                attributes = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
-                found.append({**json.loads(envelope["Message"]), "attributes": attributes})
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return found
-
-    return read
 
 
 def register(api, name: str, **watch) -> dict:
