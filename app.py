@@ -2,6 +2,7 @@
 
 from chalice import Chalice
 
+from chalicelib.compensation.routes import compensation
 from chalicelib.core.api import api_error_bodies
 from chalicelib.core.auth import authorizer_blueprint
 from chalicelib.core.observability import instrument
@@ -20,3 +21,4 @@ app.register_blueprint(drivers)
 app.register_blueprint(rides)
 app.register_blueprint(notices)
 app.register_blueprint(outages)
+app.register_blueprint(compensation)

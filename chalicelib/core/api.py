@@ -174,6 +174,16 @@ def parse_query(model: type[M], params: dict[str, str]) -> M:
     return _validated(model, dict(params), strict=False)
 
 
+def parse_part(model: type[M], document: dict, at: str) -> M:
+    """Validate a part of a body whose shape depends on another field (e.g. a program's `params` by `kind`);
+    400 names each field at fault under `at` (`params.tiers`)."""
+    try:
+        return model.model_validate(document, strict=False)
+    except ValidationError as exc:
+        fields = {".".join([at, *(str(part) for part in error["loc"])]): error["msg"] for error in exc.errors()}
+        raise InvalidInput("some fields are missing or invalid", fields=fields) from exc
+
+
 def _validated(model: type[M], document: dict | bytes, strict: bool) -> M:
     try:
         if isinstance(document, bytes):

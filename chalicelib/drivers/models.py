@@ -3,6 +3,7 @@
 from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
@@ -36,6 +37,7 @@ class Driver(Model):
     recent_ratings = ListAttribute(of=NumberAttribute, default=list)
     rating = NumberAttribute(null=True)
     complaint_count = NumberAttribute(default=0)
+    online_since = UnicodeAttribute(null=True)      # the open OnlineSession's key
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
@@ -88,3 +90,19 @@ class EarningsBucket(Model):
     hour = UnicodeAttribute(range_key=True)
     total_krw = NumberAttribute(default=0)
     rides = NumberAttribute(default=0)
+
+
+class OnlineSession(Model):
+    """One stretch of a driver being online, from going online to going offline (`ended_at` None: still on).
+
+    Compensation asks who was online before an outage; sessions answer with one read per driver.
+    """
+
+    class Meta(TableMeta):
+        table_setting = "driver_sessions_table"
+
+    driver_id = UnicodeAttribute(hash_key=True)
+    started_key = UnicodeAttribute(range_key=True)
+    started_at = UTCDateTimeAttribute()
+    ended_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)

@@ -65,6 +65,11 @@ def search_areas(pickup_cell: str, most: int = 2) -> list[str]:
     return [own, *others][:most]
 
 
+def overlaps(started_at: datetime, ended_at: datetime | None, start: datetime, end: datetime) -> bool:
+    """Whether a stretch [started_at, ended_at) (None: still going) shares a moment with [start, end)."""
+    return started_at < end and (ended_at is None or ended_at > start)
+
+
 def idle_key(available_since: datetime, driver_id: str) -> str:
     """Sort key: who has waited longest sorts first (ISO UTC times sort as text)."""
     return f"{available_since.strftime('%Y-%m-%dT%H:%M:%S.%f')}#{driver_id}"

@@ -4,7 +4,7 @@ Dispatch composes one DynamoDB transaction across rides and drivers; the `*_in(t
 here add the drivers' part to it, so the driver's item is only ever written by this module.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -12,13 +12,14 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core.dynamo import conflict_on_condition, transaction
 from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.drivers import rules
-from chalicelib.drivers.models import Driver, DriverSpot, EarningsBucket
+from chalicelib.drivers.models import Driver, DriverSpot, EarningsBucket, OnlineSession
 from chalicelib.drivers.rules import Candidate, DriverStatus
 from chalicelib.drivers.schemas import DriverOut, DriverProfileIn, DriverStatusIn, EarningsOut
 
 NEAR_LIMIT = 10
 WIDE_LIMIT = 20
 SERVICES = ("taxi", "designated")
+SESSIONS_KEPT = timedelta(days=400)
 
 
 def save_profile(driver_id: str, profile: DriverProfileIn, now: datetime) -> DriverOut:
@@ -45,17 +46,23 @@ def set_status(driver_id: str, change: DriverStatusIn, now: datetime) -> DriverO
         if driver.status != DriverStatus.OFFLINE:
             return update_location(driver_id, change.lat, change.lng, now)
         _place(driver, change.lat, change.lng, now)
-        driver.status, driver.available_since = DriverStatus.AVAILABLE, now
+        session = OnlineSession(driver_id, _session_key(now), started_at=now, expires_at=now + SESSIONS_KEPT)
+        driver.status, driver.available_since, driver.online_since = DriverStatus.AVAILABLE, now, session.started_key
         with conflict_on_condition("your status changed meanwhile; try again"), transaction() as tx:
             tx.save(driver, condition=Driver.status == DriverStatus.OFFLINE)
+            tx.save(session)
             _list_in(tx, driver)
         return view(driver)
     if driver.status in (DriverStatus.OFFERED, DriverStatus.BUSY):
         raise Conflict(f"you are {driver.status}: decline or finish the ride before going offline")
     if driver.status == DriverStatus.AVAILABLE:
-        driver.status, driver.available_since, driver.updated_at = DriverStatus.OFFLINE, None, now
+        session_key = driver.online_since
+        driver.status, driver.available_since, driver.online_since, driver.updated_at = (
+            DriverStatus.OFFLINE, None, None, now)
         with conflict_on_condition("your status changed meanwhile; try again"), transaction() as tx:
             tx.save(driver, condition=Driver.status == DriverStatus.AVAILABLE)
+            if session_key:
+                tx.update(OnlineSession(driver_id, session_key), actions=[OnlineSession.ended_at.set(now)])
             _unlist_in(tx, driver.driver_id)
     return view(driver)
 
@@ -91,10 +98,25 @@ def earnings(driver_id: str, start: datetime, end: datetime) -> EarningsOut:
                        hours=[{"hour": b.hour, "total_krw": int(b.total_krw), "rides": int(b.rides)} for b in buckets])
 
 
-def hourly_earnings(driver_id: str, start: datetime, end: datetime) -> dict[str, int]:
-    """`YYYY-MM-DDTHH` -> KRW earned, for the hours that touch [start, end) (compensation reads this)."""
+def hourly_earnings(driver_id: str, start: datetime, end: datetime) -> dict[datetime, int]:
+    """The start of each UTC hour touching [start, end) -> KRW earned in it; one read (compensation uses this)."""
     hours = EarningsBucket.hour.between(_hour(start), _hour(end - timedelta(microseconds=1)))
-    return {b.hour: int(b.total_krw) for b in EarningsBucket.query(driver_id, hours)}
+    return {datetime.strptime(b.hour, "%Y-%m-%dT%H").replace(tzinfo=UTC): int(b.total_krw)
+            for b in EarningsBucket.query(driver_id, hours)}
+
+
+def drivers_of(service: str, cursor: dict | None, limit: int) -> tuple[list[str], dict | None]:
+    """A page of the ids of drivers offering `service` (a scan: for batch jobs, never a request path)."""
+    found = Driver.scan(Driver.services.contains(service), limit=limit, page_size=limit,
+                        last_evaluated_key=cursor, attributes_to_get=["driver_id"])
+    return [driver.driver_id for driver in found], found.last_evaluated_key
+
+
+def was_online(driver_id: str, start: datetime, end: datetime) -> bool:
+    """Whether the driver was online at some moment in [start, end); one read."""
+    latest = next(iter(OnlineSession.query(driver_id, OnlineSession.started_key < _session_key(end),
+                                           scan_index_forward=False, limit=1)), None)
+    return latest is not None and rules.overlaps(latest.started_at, latest.ended_at, start, end)
 
 
 def offered_ride(driver_id: str) -> str | None:
@@ -209,6 +231,10 @@ def _unlist_in(tx: TransactWrite, driver_id: str) -> None:
 
 def _candidate(spot: DriverSpot) -> Candidate:
     return Candidate(driver_id=spot.driver_id, cell=spot.cell, available_since=spot.available_since)
+
+
+def _session_key(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _hour(moment: datetime) -> str:

@@ -219,6 +219,12 @@ def resolve_incident(admin: Caller, incident_id: str, resolution: ResolveIn, now
     return view_incident(incident, now)
 
 
+def incident_window(incident_id: str) -> tuple[datetime, datetime | None]:
+    """(started_at, resolved_at) of an incident; resolved_at is None while it is open. 404 if unknown."""
+    incident = _incident(incident_id)
+    return incident.started_at, incident.resolved_at
+
+
 def incident_for(incident_id: str, now: datetime) -> dict:
     return view_incident(_incident(incident_id), now)
 

@@ -8,7 +8,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.core.dynamo import TableMeta
@@ -52,6 +52,20 @@ class RidesByMinute(GlobalSecondaryIndex):
     ride_id = UnicodeAttribute(range_key=True)
 
 
+class UnservedRides(GlobalSecondaryIndex):
+    """Rides that ended cancelled or expired, per UTC day and shard, by end time: whom an outage left stranded.
+
+    Sparse: only unserved rides carry `loss_key`. Compensation reads riders' credits from it.
+    """
+
+    class Meta:
+        index_name = "by_loss"
+        projection = IncludeProjection(["rider_id"])
+
+    loss_key = UnicodeAttribute(hash_key=True)
+    loss_sort = UnicodeAttribute(range_key=True)
+
+
 class Ride(Model):
     """One ride request and its life; `status` is a rules.RideStatus."""
 
@@ -84,8 +98,11 @@ class Ride(Model):
     open_key = UnicodeAttribute(null=True)
     created_key = UnicodeAttribute()
     minute_key = UnicodeAttribute()
+    loss_key = UnicodeAttribute(null=True)
+    loss_sort = UnicodeAttribute(null=True)
     by_open_status = OpenRides()
     by_minute = RidesByMinute()
+    by_loss = UnservedRides()
 
 
 class Complaint(Model):

@@ -51,6 +51,16 @@ class IllegalTransition(Conflict):
     """An action that the ride's current status does not allow (HTTP 409)."""
 
 
+def days_touched(start: datetime, end: datetime) -> list[str]:
+    """The UTC days (`YYYY-MM-DD`) that [start, end) touches, in order."""
+    day, last = start.date(), (end - timedelta(microseconds=1)).date()
+    days = []
+    while day <= last:
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
+
+
 def next_status(current: RideStatus | str, action: str) -> RideStatus:
     """The status a ride in `current` moves to on `action`; IllegalTransition if not allowed.
 

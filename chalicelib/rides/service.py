@@ -30,6 +30,7 @@ from chalicelib.rides.schemas import Cancellation, ComplaintIn, Completion, Rati
 
 OPEN_SHARDS = 4
 TALLY_SHARDS = 8
+LOSS_SHARDS = 4
 TALLY_KEPT = timedelta(days=2)
 DRIVERS_TRIED_PER_DISPATCH = 2
 TARIFFS_FILE = Path(__file__).with_name("tariffs.json")
@@ -127,7 +128,8 @@ def cancel(caller: Caller, ride_id: str, cancellation: Cancellation, now: dateti
         raise Forbidden("only the ride's rider or driver may cancel it")
     status = rules.next_status(ride.status, "cancel")
     actions = [Ride.status.set(status), Ride.cancel_reason.set(cancellation.reason), Ride.cancelled_by.set(caller.role),
-               Ride.ended_at.set(now), Ride.updated_at.set(now), Ride.open_key.remove(), Ride.offer_expires_at.remove()]
+               Ride.ended_at.set(now), Ride.updated_at.set(now), Ride.open_key.remove(), Ride.offer_expires_at.remove(),
+               *_unserved(ride_id, now)]
     with _conflict_on_race(ride), transaction() as tx:
         tx.update(ride, condition=Ride.status == ride.status, actions=actions)
         if ride.driver_id and ride.status in rules.WITH_DRIVER:
@@ -195,6 +197,26 @@ def traffic(now: datetime, minutes: int) -> tuple[int, int]:
     # An expiry is counted when it happens, its request when it was made: near the window's edge the
     # expiries can outnumber the requests still in it. All of them failing is the most it can mean.
     return requested, min(failed, requested)
+
+
+def unserved_riders(start: datetime, end: datetime, cursor: dict | None, limit: int) -> tuple[list[str], dict | None]:
+    """Riders whose rides ended cancelled or expired in [start, end), a page at a time.
+
+    `cursor` is None for the first page; the answer's cursor is None after the last. A rider with several
+    such rides may appear more than once.
+    """
+    days = rules.days_touched(start, end)
+    keys = [f"lost#{day}#{shard}" for day in days for shard in range(LOSS_SHARDS)]
+    position, last_key = (cursor["part"], cursor["last"]) if cursor else (0, None)
+    riders: list[str] = []
+    while position < len(keys) and len(riders) < limit:
+        found = Ride.by_loss.query(keys[position], Ride.loss_sort.between(iso(start), iso(end)),
+                                   limit=limit - len(riders), last_evaluated_key=last_key)
+        riders += [ride.rider_id for ride in found]
+        last_key = found.last_evaluated_key
+        if last_key is None:
+            position += 1
+    return riders, ({"part": position, "last": last_key} if position < len(keys) else None)
 
 
 def view(ride: Ride) -> dict:
@@ -302,7 +324,7 @@ def _expire(ride: Ride, now: datetime) -> Ride:
     with _conflict_on_race(ride):
         ride.update(condition=Ride.status == RideStatus.SEARCHING, actions=[
             Ride.status.set(rules.next_status(ride.status, "expire")), Ride.open_key.remove(),
-            Ride.ended_at.set(now), Ride.updated_at.set(now)])
+            Ride.ended_at.set(now), Ride.updated_at.set(now), *_unserved(ride.ride_id, now)])
     count("RidesExpired")
     _tally_expiry(ride.ride_id, now)
     return ride
@@ -310,6 +332,11 @@ def _expire(ride: Ride, now: datetime) -> Ride:
 
 def _minute_key(ride_id: str, at: datetime) -> str:
     return f"{at.strftime('%Y-%m-%dT%H:%M')}#{crc32(ride_id.encode()) % TALLY_SHARDS}"
+
+
+def _unserved(ride_id: str, now: datetime) -> list:
+    shard = crc32(ride_id.encode()) % LOSS_SHARDS
+    return [Ride.loss_key.set(f"lost#{now.strftime('%Y-%m-%d')}#{shard}"), Ride.loss_sort.set(f"{iso(now)}#{ride_id}")]
 
 
 def _tally_expiry(ride_id: str, now: datetime) -> None:

@@ -1,6 +1,5 @@
 """Notices, inquiries, feedback campaigns and the quality follow-up, through the HTTP API."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -8,15 +7,6 @@ import pytest
 from chalicelib.core.clock import iso
 
 CITY_HALL = {"lat": 37.5663, "lng": 126.9779}
-
-
-@pytest.fixture
-def api(client, token):
-    def call(method: str, path: str, who: tuple[str, str], body=None):
-        headers = {**token(*who), "Content-Type": "application/json"}
-        return getattr(client.http, method)(path, headers=headers, body=json.dumps(body).encode() if body else b"")
-
-    return call
 
 
 ADMIN, TAXI, DESIGNATED, BUSAN = ("admin", "ops-1"), ("driver", "taxi-1"), ("driver", "daeri-1"), ("driver", "busan-1")

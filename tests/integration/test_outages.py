@@ -5,7 +5,6 @@ each test sets: healthy, failing, hanging, resetting, garbage or flapping. The d
 (`POST /jobs/detect-outages/run`), one run per minute of the frozen clock.
 """
 
-import json
 import os
 import socket
 import struct
@@ -117,33 +116,6 @@ def target():
     yield start
     for server in started:
         server.close()
-
-
-@pytest.fixture
-def api(client, token):
-    """`api(method, path, who=None, body=None)` -> response; `who=None` sends no token."""
-    tokens: dict[tuple[str, str], dict[str, str]] = {}  # signing is slow next to a moto call: one token per caller
-
-    def call(method: str, path: str, who: tuple[str, str] | None = None, body=None):
-        if who and who not in tokens:
-            tokens[who] = token(*who)
-        headers = {"Content-Type": "application/json", **(tokens[who] if who else {})}
-        raw = json.dumps(body).encode() if body is not None else b""
-        return getattr(client.http, method)(path, headers=headers, body=raw)
-
-    return call
-
-
-@pytest.fixture
-def job(api):
-    """`job(name)` -> the job's summary, after checking that the job answered 200."""
-
-    def run(name: str) -> dict:
-        response = api("post", f"/jobs/{name}/run", ADMIN)
-        assert response.status_code == 200, f"{name} job answered {response.status_code}: {response.body!r}"
-        return response.json_body["summary"]
-
-    return run
 
 
 @pytest.fixture

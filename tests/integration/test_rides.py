@@ -12,19 +12,6 @@ GANGNAM = {"lat": 37.4979, "lng": 127.0276}
 NEAR_CITY_HALL = {"lat": 37.5668, "lng": 126.9785}
 
 
-@pytest.fixture
-def api(client, token):
-    """`api(method, path, who, body=None, headers=None)` -> response, with JSON in and out."""
-
-    def call(method: str, path: str, who: tuple[str, str], body=None, headers=None):
-        role, sub = who
-        sent = {**token(role, sub), "Content-Type": "application/json", **(headers or {})}
-        raw = json.dumps(body).encode() if body is not None else b""
-        return getattr(client.http, method)(path, headers=sent, body=raw)
-
-    return call
-
-
 def online_driver(api, sub: str, services=("taxi",), at=SEOUL_CITY_HALL):
     assert api("put", "/drivers/me", ("driver", sub), {"name": sub, "services": list(services)}).status_code == 200
     response = api("post", "/drivers/me/status", ("driver", sub), {"status": "online", **at})

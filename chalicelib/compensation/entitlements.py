@@ -1,0 +1,170 @@
+"""The `compute-entitlements` job: what drivers and riders are owed after an outage, without anyone asking.
+
+A program is computed in chunks of payees. The job runs the first few chunks itself and hands the rest
+to the work queue one chunk per message, each message naming where the next chunk starts. A chunk is
+idempotent: entitlement ids derive from (program, payee), existing ones are skipped, and new ones are
+written in one transaction with the program's counters, so running a chunk twice changes nothing.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.compensation import rules
+from chalicelib.compensation import service as compensation
+from chalicelib.compensation.models import Claim, Program
+from chalicelib.compensation.rules import ProgramKind
+from chalicelib.core.clock import iso
+from chalicelib.core.clock import now as clock_now
+from chalicelib.core.dynamo import failed_on_condition, transaction
+from chalicelib.core.observability import count, logger
+from chalicelib.core.tasks import enqueue, register_task
+from chalicelib.drivers import service as drivers
+from chalicelib.outages import service as outages
+from chalicelib.rides import service as rides
+
+TASK = "compute-entitlements"
+CHUNK = 50            # payees per chunk: a chunk's claims and counters fit one transaction (100 items)
+INLINE_CHUNKS = 4     # the job computes this many chunks itself before handing over to the queue
+ATTEMPTS = 3
+
+Owed = tuple[str, int, dict]            # (payee_id, amount_krw, basis)
+Chunk = tuple[list[Owed], dict | None]  # what a chunk owes, and where the next chunk starts (None: done)
+
+
+def compute_entitlements(now: datetime) -> dict:
+    """Compute every automatic program whose incident has ended; programs still computing are left alone."""
+    summary = {"computed": [], "queued": [], "waiting": [], "entitlements": 0}
+    for program in Program.by_status.query("to_compute"):
+        _, ended_at = outages.incident_window(program.incident_id)
+        if ended_at is None:
+            summary["waiting"].append(program.program_id)
+            continue
+        if not _start(program, ended_at, now):
+            continue  # another run took it
+        cursor, written = None, 0
+        for _ in range(INLINE_CHUNKS):
+            added, cursor = compute_chunk(program, cursor, now)
+            written += added
+            if cursor is None:
+                break
+        summary["entitlements"] += written
+        if cursor is None:
+            _finish(program, now)
+            summary["computed"].append(program.program_id)
+        else:
+            enqueue(TASK, [{"program_id": program.program_id, "cursor": cursor}])
+            summary["queued"].append(program.program_id)
+    return summary
+
+
+def compute_chunk(program: Program, cursor: dict | None, now: datetime) -> tuple[int, dict | None]:
+    """Compute and record one chunk of the program's payees; returns (entitlements written, next cursor)."""
+    owed, next_cursor = CHUNKS[ProgramKind(program.kind)](program, cursor)
+    claims = [compensation.approved_entitlement(program, payee, amount, basis, now)
+              for payee, amount, basis in _once_per_payee(owed) if amount > 0]
+    return _record(program, claims, now), next_cursor
+
+
+def continue_computing(payload: dict) -> None:
+    """The work queue's task: one chunk, then queue the next, or mark the program computed."""
+    program = compensation.program_of(payload["program_id"])
+    if program.status != "computing":
+        return  # computed already (a redelivered message)
+    now = clock_now()
+    _, cursor = compute_chunk(program, payload["cursor"], now)
+    if cursor is None:
+        _finish(program, now)
+    else:
+        enqueue(TASK, [{"program_id": program.program_id, "cursor": cursor}])
+
+
+register_task(TASK, continue_computing)
+
+
+# --- what each kind owes ----------------------------------------------------------------------------------
+
+def _lost_income(program: Program, cursor: dict | None) -> Chunk:
+    """Taxi drivers: multiplier x (same hours a week before - income during the outage), edge hours pro rata."""
+    start, end = program.window_start, program.window_end
+    before_start, before_end = start - rules.SAME_HOURS_LAST_WEEK, end - rules.SAME_HOURS_LAST_WEEK
+    multiplier = compensation.params_of(program).multiplier
+    driver_ids, next_cursor = drivers.drivers_of("taxi", cursor, CHUNK)
+    owed = []
+    for driver_id in driver_ids:
+        during = rules.income_in(start, end, drivers.hourly_earnings(driver_id, start, end))
+        before = rules.income_in(before_start, before_end, drivers.hourly_earnings(driver_id, before_start,
+                                                                                   before_end))
+        amount = rules.income_shortfall_payout(during, before, multiplier)
+        owed.append((driver_id, amount, {"during_krw": round(float(during), 2), "week_before_krw":
+                                         round(float(before), 2), "multiplier": str(multiplier)}))
+    return owed, next_cursor
+
+
+def _support(program: Program, cursor: dict | None) -> Chunk:
+    """Designated drivers who were online in the hour before the outage began."""
+    amount = int(program.params["amount_krw"])
+    start, end = rules.support_window(program.window_start)
+    driver_ids, next_cursor = drivers.drivers_of("designated", cursor, CHUNK)
+    return ([(d, amount, {"online_from": iso(start), "online_to": iso(end)})
+             for d in driver_ids if drivers.was_online(d, start, end)], next_cursor)
+
+
+def _stranded_riders(program: Program, cursor: dict | None) -> Chunk:
+    """Riders whose rides were cancelled or expired during the outage."""
+    amount = int(program.params["amount_krw"])
+    rider_ids, next_cursor = rides.unserved_riders(program.window_start, program.window_end, cursor, CHUNK)
+    return [(r, amount, {"unserved_ride_in_window": True}) for r in rider_ids], next_cursor
+
+
+CHUNKS: dict[ProgramKind, Callable[[Program, dict | None], Chunk]] = {
+    ProgramKind.DRIVER_INCOME: _lost_income, ProgramKind.DRIVER_SUPPORT: _support,
+    ProgramKind.RIDER_CREDIT: _stranded_riders,
+}
+
+
+# --- writing ----------------------------------------------------------------------------------------------
+
+def _record(program: Program, claims: list[Claim], now: datetime) -> int:
+    """Write the claims not written yet, with the counters, in one transaction; returns how many were new."""
+    for _ in range(ATTEMPTS):
+        existing = {c.claim_id for c in Claim.batch_get([c.claim_id for c in claims], attributes_to_get=["claim_id"])}
+        fresh = [c for c in claims if c.claim_id not in existing]
+        if not fresh:
+            return 0
+        try:
+            with transaction() as tx:
+                for claim in fresh:
+                    tx.save(claim, condition=Claim.claim_id.does_not_exist())
+                compensation.count_entitlements_in(tx, program, fresh, now)
+            count("EntitlementsComputed", len(fresh))
+            return len(fresh)
+        except TransactWriteError as exc:
+            if not failed_on_condition(exc):
+                raise
+            logger.info("entitlement chunk raced another run; retrying", extra={"program_id": program.program_id})
+    raise RuntimeError(f"could not record a chunk of {program.program_id} after {ATTEMPTS} attempts")
+
+
+def _once_per_payee(owed: list[Owed]) -> list[Owed]:
+    """A rider stranded twice is credited once."""
+    return list({payee: (payee, amount, basis) for payee, amount, basis in reversed(owed)}.values())
+
+
+def _start(program: Program, ended_at: datetime, now: datetime) -> bool:
+    try:
+        program.update(condition=Program.status == "to_compute", actions=[
+            Program.status.set("computing"), Program.due_key.set(f"{iso(now)}#{program.program_id}"),
+            Program.window_end.set(ended_at), Program.updated_at.set(now)])
+        return True
+    except Exception as exc:
+        if failed_on_condition(exc):
+            return False
+        raise
+
+
+def _finish(program: Program, now: datetime) -> None:
+    program.update(actions=[Program.status.set("computed"), Program.computed_at.set(now),
+                            Program.due_key.set(f"{iso(now)}#{program.program_id}"), Program.updated_at.set(now)])
+    logger.info("entitlements computed", extra={"program_id": program.program_id})

@@ -1,0 +1,141 @@
+"""Request shapes of compensation: programs and their params per kind, claims, reviews."""
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+
+from chalicelib.compensation import rules
+from chalicelib.compensation.rules import ProgramKind, Tier
+from chalicelib.core.schemas import Input, PageQuery
+
+# A small business's outage loss above a billion won is a typo, not a claim.
+MAX_LOSS_KRW = 1_000_000_000
+MAX_AMOUNT_KRW = 100_000_000_000
+CHANNELS = ("chatbot", "web", "phone", "mail", "visit")
+Krw = int
+
+
+class TierIn(Input):
+    max_loss_krw: Krw = Field(gt=0, le=MAX_LOSS_KRW)
+    payout_krw: Krw = Field(gt=0, le=MAX_LOSS_KRW)
+
+
+class BusinessClaimsParams(Input):
+    intake_opens_at: AwareDatetime
+    intake_closes_at: AwareDatetime
+    tiers: list[TierIn] = Field(default_factory=lambda: [TierIn(max_loss_krw=t.max_loss_krw, payout_krw=t.payout_krw)
+                                                         for t in rules.DEFAULT_TIERS], max_length=20)
+    budget_krw: Krw = Field(gt=0, le=MAX_AMOUNT_KRW)
+
+    @field_validator("intake_closes_at")
+    @classmethod
+    def closes_after_opening(cls, closes_at: AwareDatetime, info: ValidationInfo) -> AwareDatetime:
+        opens_at = info.data.get("intake_opens_at")
+        if opens_at is not None and closes_at <= opens_at:
+            raise ValueError("must be after intake_opens_at")
+        return closes_at
+
+    @field_validator("tiers")
+    @classmethod
+    def tiers_make_sense(cls, tiers: list[TierIn]) -> list[TierIn]:
+        problem = rules.tiers_problem(tuple(Tier(t.max_loss_krw, t.payout_krw) for t in tiers))
+        if problem:
+            raise ValueError(problem)
+        return tiers
+
+
+class DriverIncomeParams(Input):
+    service: Literal["taxi"] = "taxi"
+    multiplier: Decimal = Field(default=Decimal("1.0"), ge=1, le=10, max_digits=6, decimal_places=3)
+
+
+class DriverSupportParams(Input):
+    service: Literal["designated"] = "designated"
+    amount_krw: Krw = Field(gt=0, le=10_000_000)
+
+
+class RiderCreditParams(Input):
+    amount_krw: Krw = Field(gt=0, le=1_000_000)
+
+
+class VoucherItemIn(Input):
+    name: str = Field(min_length=1, max_length=80)
+    valid_days: int | None = Field(ge=1, le=3650)
+
+
+class VoucherParams(Input):
+    items: list[VoucherItemIn] = Field(min_length=1, max_length=10)
+
+
+class MessageCashParams(Input):
+    amount_krw: Krw = Field(gt=0, le=10_000_000)
+    budget_krw: Krw = Field(gt=0, le=MAX_AMOUNT_KRW)
+    intake_closes_at: AwareDatetime | None = None
+
+    @field_validator("budget_krw")
+    @classmethod
+    def budget_pays_one(cls, budget_krw: int, info: ValidationInfo) -> int:
+        if budget_krw < info.data.get("amount_krw", 0):
+            raise ValueError("must cover at least one amount_krw")
+        return budget_krw
+
+
+PARAMS: dict[ProgramKind, type[Input]] = {
+    ProgramKind.BUSINESS_CLAIMS: BusinessClaimsParams, ProgramKind.DRIVER_INCOME: DriverIncomeParams,
+    ProgramKind.DRIVER_SUPPORT: DriverSupportParams, ProgramKind.RIDER_CREDIT: RiderCreditParams,
+    ProgramKind.VOUCHER: VoucherParams, ProgramKind.MESSAGE_CASH: MessageCashParams,
+}
+
+
+class ProgramIn(Input):
+    name: str = Field(min_length=1, max_length=120)
+    incident_id: str = Field(min_length=1, max_length=80)
+    kind: ProgramKind
+    params: dict[str, Any] = Field(default_factory=dict, description="Depends on `kind`: see API.md.")
+
+
+class ExtendIn(Input):
+    intake_closes_at: AwareDatetime
+
+
+class ClaimIn(Input):
+    business_id: str = Field(min_length=1, max_length=80)
+    business_name: str = Field(min_length=1, max_length=120)
+    loss_krw: Krw | None = Field(default=None, ge=0, le=MAX_LOSS_KRW)
+    channel: Literal[CHANNELS]
+    evidence: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("evidence")
+    @classmethod
+    def evidence_references(cls, evidence: list[str]) -> list[str]:
+        if any(not ref.strip() or len(ref) > 500 for ref in evidence):
+            raise ValueError("each evidence reference is 1 to 500 characters")
+        return evidence
+
+
+class DocumentsIn(Input):
+    evidence: list[str] = Field(min_length=1, max_length=20)
+
+    @field_validator("evidence")
+    @classmethod
+    def evidence_references(cls, evidence: list[str]) -> list[str]:
+        return ClaimIn.evidence_references(evidence)
+
+
+class ReviewIn(Input):
+    decision: Literal["approve", "reject", "request_documents"]
+    amount_krw: Krw | None = Field(default=None, gt=0, le=MAX_LOSS_KRW)
+    reason: str | None = Field(default=None, min_length=1, max_length=2000, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def reason_when_refusing(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        decision = info.data.get("decision")
+        if decision in ("reject", "request_documents") and not reason:
+            raise ValueError(f"required to {decision.replace('_', ' ')}")
+        return reason
+
+
+class ClaimListQuery(PageQuery):
+    status: Literal["submitted", "documents_requested", "approved", "rejected", "paid"] = "submitted"
