@@ -10,6 +10,7 @@ from chalicelib.core.routes import core
 from chalicelib.drivers.routes import drivers
 from chalicelib.notices.routes import notices
 from chalicelib.outages.routes import outages
+from chalicelib.payouts.routes import payouts
 from chalicelib.rides.routes import rides
 
 app = Chalice(app_name="o2o-mobility", configure_logs=False)
@@ -22,3 +23,4 @@ app.register_blueprint(rides)
 app.register_blueprint(notices)
 app.register_blueprint(outages)
 app.register_blueprint(compensation)
+app.register_blueprint(payouts)

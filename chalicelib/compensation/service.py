@@ -5,7 +5,9 @@ the claim's state and the program's budget, so a claim is counted once and a bud
 Entitlements computed for drivers and riders live in `entitlements.py`.
 """
 
+import heapq
 from datetime import datetime
+from itertools import islice
 from zlib import crc32
 
 from pydantic import BaseModel
@@ -334,6 +336,62 @@ def count_entitlements_in(tx, program: Program, claims: list[Claim], now: dateti
     total = sum(int(c.payout_krw) for c in claims)
     _count_in(tx, program, now, filed=len(claims), approved=len(claims), approved_krw=total)
     _tally_in(tx, program.program_id, program.kind, total, len(claims))
+
+
+def payable_claims(program_id: str, limit: int) -> list[Claim]:
+    """Up to `limit` approved claims of the program in no round, by filing then review time."""
+    shards = [Claim.payable.query(f"{program_id}#{n}", page_size=min(limit, 100)) for n in range(PAYABLE_SHARDS)]
+    return list(islice(heapq.merge(*shards, key=lambda c: c.payable_sort), limit))
+
+
+def claims_by_ids(claim_ids: list[str]) -> list[Claim]:
+    """The claims named, read consistently (payouts check their state before paying)."""
+    return list(Claim.batch_get(claim_ids, consistent_read=True))
+
+
+def take_into_round_in(tx, claim: Claim, round_id: str, now: datetime) -> None:
+    """Put an approved claim in no round into `round_id` (fails the transaction if another round took it)."""
+    tx.update(claim, condition=(Claim.status == ClaimStatus.APPROVED) & Claim.payable_key.exists(), actions=[
+        Claim.round_id.set(round_id), Claim.payable_key.remove(), Claim.payable_sort.remove(),
+        Claim.updated_at.set(now)])
+
+
+def release_from_round(claim_id: str, round_id: str, now: datetime) -> None:
+    """Give a claim back to the payable queue when the round taking it was abandoned."""
+    claim = _claim(claim_id)
+    _approve_fields(claim, claim.kind, int(claim.payout_krw), claim.reviewed_at, claim.reviewed_by, claim.tier)
+    claim.update(condition=(Claim.round_id == round_id) & (Claim.status == ClaimStatus.APPROVED), actions=[
+        Claim.round_id.remove(), Claim.payable_key.set(claim.payable_key), Claim.payable_sort.set(claim.payable_sort),
+        Claim.updated_at.set(now)])
+
+
+def pay_in(tx, claim: Claim, round_id: str, entry_id: str, now: datetime) -> None:
+    """Mark the claim paid by `round_id` (fails the transaction if it was paid already)."""
+    tx.update(claim, condition=(Claim.status == ClaimStatus.APPROVED) & (Claim.round_id == round_id), actions=[
+        Claim.status.set(ClaimStatus.PAID), Claim.program_status.set(f"{claim.program_id}#paid"),
+        Claim.paid_at.set(now), Claim.ledger_entry_id.set(entry_id), Claim.updated_at.set(now),
+        Claim.history.set(Claim.history.append([ClaimEvent(at=now, status="paid", by=round_id)]))])
+
+
+def count_paid_in(tx, program: Program, claims: list[Claim], now: datetime) -> None:
+    """Add paid claims to the program's counters and tier tallies; fails the transaction past the budget."""
+    total = sum(int(c.payout_krw) for c in claims)
+    budget = _budget(program)
+    tx.update(Program(program.program_id), condition=None if budget is None else Program.paid_krw <= budget - total,
+              actions=[Program.paid_count.add(len(claims)), Program.paid_krw.add(total), Program.updated_at.set(now)])
+    by_tier: dict[str, list[int]] = {}
+    for claim in claims:
+        by_tier.setdefault(claim.tier, []).append(int(claim.payout_krw))
+    for tier, amounts in by_tier.items():
+        tx.update(ProgramTally(program.program_id, f"tier#{tier}"),
+                  actions=[ProgramTally.paid_count.add(len(amounts)), ProgramTally.paid_krw.add(sum(amounts))])
+
+
+def tier_tallies(program_id: str) -> list[dict]:
+    """Per tier: approved and paid counts and amounts."""
+    return [{"tier": t.tally.removeprefix("tier#"), "approved": int(t.count), "approved_krw": int(t.amount_krw),
+             "paid": int(t.paid_count), "paid_krw": int(t.paid_krw)}
+            for t in ProgramTally.query(program_id, ProgramTally.tally.startswith("tier#"))]
 
 
 def _approve_fields(record: Claim, kind: str, amount: int, now: datetime, by: str, tier: str | None = None) -> None:

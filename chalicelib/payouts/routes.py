@@ -1,0 +1,68 @@
+"""Routes of payout rounds, the ledger, wallets, the final report and the audit log."""
+
+from chalice import Response
+
+from chalicelib.core import audit, clock
+from chalicelib.core.api import ApiBlueprint
+from chalicelib.core.auth import Caller
+from chalicelib.payouts import service
+from chalicelib.payouts.report import report_html
+from chalicelib.payouts.schemas import AuditQuery, LedgerQuery, ReportQuery, RoundIn
+
+payouts = ApiBlueprint(__name__)
+ADMIN = ["admin"]
+
+
+@payouts.route("/payouts", methods=["POST"], roles=ADMIN, body=RoundIn, status=201)
+def create_round(caller: Caller, body: RoundIn):
+    """Cut a payout round: the program's next approved, unpaid claims (in filing then review order).
+
+    Send `Idempotency-Key` to make a retry safe: the same key and body return the first answer.
+    """
+    key = payouts.current_request.headers.get("idempotency-key")
+    return service.create_round(caller, body, key, clock.now())
+
+
+@payouts.route("/payouts/{round_id}/approve", methods=["POST"], roles=ADMIN, status=202)
+def approve_round(round_id: str, caller: Caller):
+    """Approve a round (admins with the `approver` claim, not its creator); payment starts in the background."""
+    return service.approve_round(caller, round_id, clock.now())
+
+
+@payouts.route("/payouts/{round_id}/retry", methods=["POST"], roles=ADMIN, status=202)
+def retry_round(round_id: str, caller: Caller):
+    """Queue again the unpaid claims of a paying round after failures."""
+    return service.retry_round(caller, round_id)
+
+
+@payouts.route("/payouts/{round_id}", methods=["GET"], roles=ADMIN)
+def get_round(round_id: str):
+    """A round's progress: claims, paid, failed, totals."""
+    return service.round_detail(round_id)
+
+
+@payouts.route("/programs/{program_id}/report", methods=["GET"], roles=ADMIN, query=ReportQuery)
+def report(program_id: str, query: ReportQuery):
+    """The program's final report; `?format=html` renders it for people, with charts."""
+    document = service.program_report(program_id, clock.now())
+    if query.format == "html":
+        return Response(body=report_html(document), status_code=200, headers={"Content-Type": "text/html"})
+    return document
+
+
+@payouts.route("/ledger", methods=["GET"], roles=ADMIN, query=LedgerQuery)
+def ledger(query: LedgerQuery):
+    """Every payment of a program: one entry per paid claim."""
+    return service.ledger(query)
+
+
+@payouts.route("/me/wallet", methods=["GET"], roles=["rider", "driver", "business"])
+def my_wallet(caller: Caller):
+    """Your balance of credits and compensation on the platform."""
+    return service.wallet_of(caller.sub)
+
+
+@payouts.route("/audit", methods=["GET"], roles=ADMIN, query=AuditQuery)
+def audit_log(query: AuditQuery):
+    """Who did what, when: one UTC day (`?day=`, default today), oldest first."""
+    return audit.page_of_day(query.day or clock.now().date(), query.limit, query.cursor)
