@@ -10,9 +10,12 @@ STAGE ?= dev
 ROLE ?= admin
 SUB ?= ops-1
 APPROVER ?=
+SCALE ?= 1.0
+SEED ?= 2022
+URL ?=
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
-.PHONY: run token test lint pytest package bench clean
+.PHONY: run token test lint pytest package bench demo clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@echo "installing into $(VENV) (first run only)..." >&2
@@ -47,6 +50,10 @@ package: $(BIN)/.installed
 ## bench: the performance tables
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench
+
+## demo: replay the fire and its aftermath through the API: make demo [SCALE=1.0] [SEED=2022] [URL=http://127.0.0.1:8000]
+demo: $(BIN)/.installed
+	$(BIN)/python -m demo --scale $(SCALE) --seed $(SEED) $(if $(URL),--url $(URL))
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

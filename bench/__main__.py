@@ -1,8 +1,8 @@
 """Run every benchmark and print its table."""
 
-from bench import cold_start, dispatch
+from bench import cold_start, compensation, dispatch, payouts
 
-BENCHMARKS = [cold_start, dispatch]
+BENCHMARKS = [cold_start, dispatch, compensation, payouts]
 
 for benchmark in BENCHMARKS:
     benchmark.main()

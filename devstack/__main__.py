@@ -30,7 +30,11 @@ def run(host: str, port: int, moto_port: int) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log would drown ours
 
+    from devstack import cloud
+
     keys = DevKeys().ensure()
+    serialised = cloud.one_request_at_a_time()
+    serialised.__enter__()  # for the life of the process
     moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
     moto.start()
     aws_endpoint = f"http://{host}:{moto_port}"
@@ -39,9 +43,6 @@ def run(host: str, port: int, moto_port: int) -> None:
         "AWS_DEFAULT_REGION": "ap-northeast-2", "AUTH_JWKS_FILE": str(keys.jwks_path),
     })
     os.environ.update(stage_environment("local"))
-
-    from devstack import cloud
-
     os.environ.update(cloud.deploy())
     physical_ids = cloud.physical_ids()
 

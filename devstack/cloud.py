@@ -6,6 +6,9 @@ create (alarms, API Gateway responses, functions) are left out here; cfn-lint ch
 """
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +62,27 @@ def _resolve(value: Any, physical: dict[str, str]) -> str:
     if isinstance(value, str):
         return value
     raise ValueError(f"the local stack resolves only Ref and plain strings in Globals, not {value!r}")
+
+
+@contextmanager
+def one_request_at_a_time() -> Iterator[None]:
+    """Make moto's server handle one request at a time while the block runs.
+
+    DynamoDB applies a transaction atomically; moto applies it item by item and rolls back by restoring
+    whole tables, so a request served meanwhile on another thread can see half a transaction or be undone
+    by the rollback. Serialising requests keeps the races between our reads and writes, as on AWS.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    lock = threading.Lock()
+    serve = DomainDispatcherApplication.__call__
+
+    def one_at_a_time(self, environ, start_response):
+        with lock:
+            return serve(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = one_at_a_time
+    try:
+        yield
+    finally:
+        DomainDispatcherApplication.__call__ = serve

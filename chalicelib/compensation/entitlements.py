@@ -7,7 +7,7 @@ written in one transaction with the program's counters, so running a chunk twice
 """
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -15,11 +15,11 @@ from chalicelib.compensation import rules
 from chalicelib.compensation import service as compensation
 from chalicelib.compensation.models import Claim, Program
 from chalicelib.compensation.rules import ProgramKind
-from chalicelib.core.clock import iso
+from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.clock import now as clock_now
 from chalicelib.core.dynamo import failed_on_condition, transaction
 from chalicelib.core.observability import count, logger
-from chalicelib.core.tasks import enqueue, register_task
+from chalicelib.core.tasks import enqueue
 from chalicelib.drivers import service as drivers
 from chalicelib.outages import service as outages
 from chalicelib.rides import service as rides
@@ -28,15 +28,17 @@ TASK = "compute-entitlements"
 CHUNK = 50            # payees per chunk: a chunk's claims and counters fit one transaction (100 items)
 INLINE_CHUNKS = 4     # the job computes this many chunks itself before handing over to the queue
 ATTEMPTS = 3
+STALLED_AFTER = timedelta(minutes=30)   # a chain of chunks that made no progress this long is started again
 
 Owed = tuple[str, int, dict]            # (payee_id, amount_krw, basis)
 Chunk = tuple[list[Owed], dict | None]  # what a chunk owes, and where the next chunk starts (None: done)
 
 
 def compute_entitlements(now: datetime) -> dict:
-    """Compute every automatic program whose incident has ended; programs still computing are left alone."""
+    """Compute every automatic program whose incident has ended, and restart any whose computing stalled."""
     summary = {"computed": [], "queued": [], "waiting": [], "entitlements": 0}
-    for program in Program.by_status.query("to_compute"):
+    stalled = Program.by_status.query("computing", Program.due_key <= sort_key(now - STALLED_AFTER))
+    for program in [*Program.by_status.query("to_compute"), *stalled]:
         _, ended_at = outages.incident_window(program.incident_id)
         if ended_at is None:
             summary["waiting"].append(program.program_id)
@@ -77,10 +79,9 @@ def continue_computing(payload: dict) -> None:
     if cursor is None:
         _finish(program, now)
     else:
+        program.update(actions=[Program.due_key.set(f"{sort_key(now)}#{program.program_id}")])  # still going
         enqueue(TASK, [{"program_id": program.program_id, "cursor": cursor}])
 
-
-register_task(TASK, continue_computing)
 
 
 # --- what each kind owes ----------------------------------------------------------------------------------
@@ -153,9 +154,10 @@ def _once_per_payee(owed: list[Owed]) -> list[Owed]:
 
 
 def _start(program: Program, ended_at: datetime, now: datetime) -> bool:
+    """Take the program for this run (a stalled one too, chunks being idempotent); False if another run has it."""
     try:
-        program.update(condition=Program.status == "to_compute", actions=[
-            Program.status.set("computing"), Program.due_key.set(f"{iso(now)}#{program.program_id}"),
+        program.update(condition=(Program.status == program.status) & (Program.due_key == program.due_key), actions=[
+            Program.status.set("computing"), Program.due_key.set(f"{sort_key(now)}#{program.program_id}"),
             Program.window_end.set(ended_at), Program.updated_at.set(now)])
         return True
     except Exception as exc:
@@ -166,5 +168,5 @@ def _start(program: Program, ended_at: datetime, now: datetime) -> bool:
 
 def _finish(program: Program, now: datetime) -> None:
     program.update(actions=[Program.status.set("computed"), Program.computed_at.set(now),
-                            Program.due_key.set(f"{iso(now)}#{program.program_id}"), Program.updated_at.set(now)])
+                            Program.due_key.set(f"{sort_key(now)}#{program.program_id}"), Program.updated_at.set(now)])
     logger.info("entitlements computed", extra={"program_id": program.program_id})

@@ -1,11 +1,14 @@
 """Routes of compensation programs, business claims and vouchers, and the intake and entitlement jobs."""
 
-from chalicelib.compensation import entitlements, service
 from chalicelib.compensation.schemas import ClaimIn, ClaimListQuery, DocumentsIn, ExtendIn, ProgramIn, ReviewIn
 from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.schemas import PageQuery
+
+service = lazy_module("chalicelib.compensation.service")
+entitlements = lazy_module("chalicelib.compensation.entitlements")
 
 compensation = ApiBlueprint(__name__)
 ADMIN, BUSINESS, RIDER = ["admin"], ["business"], ["rider"]
@@ -91,3 +94,9 @@ def close_intake(now) -> dict:
 def compute_entitlements(now) -> dict:
     """Turn driver income, driver support and rider credit programs into approved entitlements."""
     return entitlements.compute_entitlements(now)
+
+
+@compensation.task("compute-entitlements")
+def continue_computing(payload: dict) -> None:
+    """A queued chunk of a program's entitlements."""
+    entitlements.continue_computing(payload)

@@ -20,8 +20,15 @@ from chalicelib.compensation.schemas import PARAMS, ClaimIn, ClaimListQuery, Doc
 from chalicelib.core import idempotency
 from chalicelib.core.api import parse_part
 from chalicelib.core.auth import Caller
-from chalicelib.core.clock import iso
-from chalicelib.core.dynamo import conflict_on_condition, failed_on_condition, transaction
+from chalicelib.core.clock import iso, sort_key
+from chalicelib.core.dynamo import (
+    condition_failed_at,
+    conflict_on_condition,
+    failed_on_condition,
+    only_contended,
+    retry_contended,
+    transaction,
+)
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, invalid_field
 from chalicelib.core.ids import new_id, stable_id
 from chalicelib.core.notify import notify
@@ -84,10 +91,10 @@ def extend_intake(admin: Caller, program_id: str, extension: ExtendIn, now: date
 def close_intake(now: datetime) -> dict:
     """The `close-intake` job: programs whose intake deadline has passed stop taking claims."""
     closed = []
-    for program in Program.by_status.query("intake_open", Program.due_key <= f"{iso(now)}#~"):
+    for program in Program.by_status.query("intake_open", Program.due_key <= f"{sort_key(now)}#~"):
         try:
             program.update(condition=(Program.status == "intake_open") & (Program.intake_closes_at <= now),
-                           actions=[Program.status.set("intake_closed"), Program.due_key.set(iso(now)),
+                           actions=[Program.status.set("intake_closed"), Program.due_key.set(sort_key(now)),
                                     Program.updated_at.set(now)])
             closed.append(program.program_id)
         except Exception as exc:
@@ -161,30 +168,36 @@ def _file(business_id: str, program: Program, claim: ClaimIn, now: datetime) -> 
         _approve_fields(record, program.kind, amount, now, "first come")
         record.history.append(ClaimEvent(at=now, status="approved", by="first come", note="within the budget"))
     _index(record)
-    try:
+    still_open = Program.status == "intake_open"
+    if amount:
+        still_open &= _budget_condition(program, amount)
+
+    def write() -> None:
         with transaction() as tx:
             tx.save(Claimant(f"claimant#{program.program_id}#{business_id}", filed_claim_id=record.claim_id),
                     condition=Claimant.claim_id.does_not_exist())
             tx.save(record)
-            _count_in(tx, program, now, filed=1, approved=1 if amount else 0, approved_krw=amount,
-                      condition=Program.status == "intake_open")
+            _count_in(tx, program, now, filed=1, approved=1 if amount else 0, approved_krw=amount, condition=still_open)
             if amount:
                 _tally_in(tx, program.program_id, record.tier, amount)
+
+    try:
+        retry_contended(write)
     except TransactWriteError as exc:
-        raise _filing_conflict(exc, program, amount) from exc
+        raise _filing_conflict(exc, program.program_id) from exc
     count("ClaimsFiled")
     return view_claim(record)
 
 
-def _filing_conflict(exc: TransactWriteError, program: Program, amount: int) -> Exception:
-    if not failed_on_condition(exc):
-        return exc
-    reasons = exc.cancellation_reasons or []
-    if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+def _filing_conflict(exc: TransactWriteError, program_id: str) -> Exception:
+    if condition_failed_at(exc, 0):
         return Conflict("this business has already filed a claim in this program")
-    if amount:
-        return Conflict("the program's budget is used up")
-    return Conflict("intake has closed")
+    if condition_failed_at(exc, 2):
+        closed = program_of(program_id).status != "intake_open"
+        return Conflict("intake has closed" if closed else "the program's budget is used up")
+    if only_contended(exc):
+        return Conflict("many claims are arriving at once; please try again")
+    return exc
 
 
 def claim_for(caller: Caller, claim_id: str) -> dict:
@@ -196,13 +209,18 @@ def supplement(business: Caller, claim_id: str, documents: DocumentsIn, now: dat
     """The business sends the documents asked for; the claim goes back to review."""
     record = _visible_claim(business, claim_id)
     _moved(record, "supplement")
-    with _ClaimRace(record), transaction() as tx:
-        tx.update(record, condition=Claim.status == record.status, actions=[
-            Claim.status.set(ClaimStatus.SUBMITTED), Claim.evidence.set(list(record.evidence) + documents.evidence),
-            Claim.program_status.set(f"{record.program_id}#submitted"), Claim.updated_at.set(now),
-            Claim.history.set(Claim.history.append([ClaimEvent(at=now, status="submitted", by=business.sub,
-                                                               note=f"{len(documents.evidence)} documents added")]))])
-        _count_in(tx, Program(record.program_id), now, awaiting_documents=-1)
+    event = ClaimEvent(at=now, status="submitted", by=business.sub, note=f"{len(documents.evidence)} documents added")
+
+    def write() -> None:
+        with transaction() as tx:
+            tx.update(record, condition=Claim.status == record.status, actions=[
+                Claim.status.set(ClaimStatus.SUBMITTED), Claim.evidence.set(list(record.evidence) + documents.evidence),
+                Claim.program_status.set(f"{record.program_id}#submitted"), Claim.updated_at.set(now),
+                Claim.history.set(Claim.history.append([event]))])
+            _count_in(tx, Program(record.program_id), now, awaiting_documents=-1)
+
+    with _ClaimRace(record):
+        retry_contended(write)
     return view_claim(Claim.get(claim_id))
 
 
@@ -235,11 +253,16 @@ def review(admin: Caller, claim_id: str, decision: ReviewIn, now: datetime) -> d
         actions += [Claim.tier.set(record.tier), Claim.payout_krw.set(amount),
                     Claim.payable_key.set(record.payable_key), Claim.payable_sort.set(record.payable_sort)]
     budget_left = _budget_condition(program, amount)
-    with _ClaimRace(record), transaction() as tx:
-        tx.update(record, condition=Claim.status == was, actions=actions)
-        _count_in(tx, program, now, condition=budget_left, **counts)
-        if amount:
-            _tally_in(tx, program.program_id, record.tier, amount)
+
+    def write() -> None:
+        with transaction() as tx:
+            tx.update(record, condition=Claim.status == was, actions=actions)
+            _count_in(tx, program, now, condition=budget_left, **counts)
+            if amount:
+                _tally_in(tx, program.program_id, record.tier, amount)
+
+    with _ClaimRace(record):
+        retry_contended(write)
     notify("claim_reviewed", {"claim_id": claim_id, "status": new_status, "payout_krw": amount or None},
            payee=record.payee_id)
     return {**view_claim(Claim.get(claim_id)), "status": new_status, "payout_krw": amount or None}
@@ -295,14 +318,18 @@ def take_vouchers(rider_id: str, program_id: str, now: datetime) -> dict:
                  "name": v["name"], "issued_at": iso(v["issued_at"]), "expires_at": _iso_or_none(v["expires_at"])}
                 for n, v in enumerate(rules.vouchers_for(items, now))]
     grant = VoucherGrant(rider_id, program_id, vouchers=vouchers, taken_at=now)
-    try:
+
+    def write() -> None:
         with transaction() as tx:
             tx.save(grant, condition=VoucherGrant.rider_id.does_not_exist())
             tx.update(ProgramTally(program_id, f"takers#{crc32(rider_id.encode()) % TAKER_SHARDS}"),
                       actions=[ProgramTally.count.add(1)])
+
+    try:
+        retry_contended(write)
         count("VoucherPacksTaken")
     except TransactWriteError as exc:
-        if not failed_on_condition(exc):
+        if not condition_failed_at(exc, 0):
             raise
         grant = VoucherGrant.get(rider_id, program_id, consistent_read=True)
     return {"program_id": program_id, "taken_at": iso(grant.taken_at), "vouchers": grant.vouchers}
@@ -399,12 +426,12 @@ def _approve_fields(record: Claim, kind: str, amount: int, now: datetime, by: st
     record.reviewed_at, record.reviewed_by = now, by
     shard = crc32(record.claim_id.encode()) % PAYABLE_SHARDS
     record.payable_key = f"{record.program_id}#{shard}"
-    record.payable_sort = f"{iso(record.filed_at)}#{iso(now)}#{record.claim_id}"
+    record.payable_sort = f"{sort_key(record.filed_at)}#{sort_key(now)}#{record.claim_id}"
 
 
 def _index(record: Claim) -> None:
     record.program_status = f"{record.program_id}#{record.status}"
-    record.filed_key = f"{iso(record.filed_at)}#{record.claim_id}"
+    record.filed_key = f"{sort_key(record.filed_at)}#{record.claim_id}"
 
 
 def _count_in(tx, program: Program, now: datetime, condition=None, filed: int = 0, approved: int = 0,
@@ -446,11 +473,14 @@ class _ClaimRace:
         return self
 
     def __exit__(self, kind, exc, traceback):
-        if isinstance(exc, TransactWriteError) and failed_on_condition(exc):
-            reasons = exc.cancellation_reasons or []
-            if len(reasons) > 1 and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
-                raise Conflict("approving this claim would exceed the program's budget") from exc
+        if not isinstance(exc, TransactWriteError):
+            return False
+        if condition_failed_at(exc, 1):
+            raise Conflict("approving this claim would exceed the program's budget") from exc
+        if condition_failed_at(exc, 0):
             raise Conflict(f"the claim is {_claim(self.record.claim_id).status} now") from exc
+        if only_contended(exc):
+            raise Conflict("the program is busy; please try again") from exc
         return False
 
 
@@ -459,12 +489,12 @@ def _first_status(program: Program, now: datetime) -> tuple[str, str]:
     if kind in rules.CLAIMED_KINDS:
         return "intake_open", _due(program.intake_closes_at, program.program_id)
     if kind == ProgramKind.VOUCHER:
-        return "open", iso(now)
-    return "to_compute", f"{iso(now)}#{program.program_id}"
+        return "open", sort_key(now)
+    return "to_compute", f"{sort_key(now)}#{program.program_id}"
 
 
 def _due(closes_at: datetime | None, program_id: str) -> str:
-    return f"{iso(closes_at)}#{program_id}" if closes_at else NEVER
+    return f"{sort_key(closes_at)}#{program_id}" if closes_at else NEVER
 
 
 def _claim(claim_id: str) -> Claim:

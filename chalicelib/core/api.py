@@ -22,17 +22,20 @@ from typing import Any, TypeVar
 from chalice import Blueprint, Rate, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.core import audit, clock
+from chalicelib.core import clock
 from chalicelib.core.auth import Caller, jwt_authorizer
 from chalicelib.core.errors import AppError, Forbidden, InvalidInput, Unauthenticated
 from chalicelib.core.ids import new_id
 from chalicelib.core.jobs import register_job
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.observability import logger
+from chalicelib.core.tasks import register_task
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 M = TypeVar("M", bound=BaseModel)
 # Bodies are parsed as JSON whatever the client declared: `curl -d '{...}'` says form-urlencoded.
 LENIENT_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
+audit = lazy_module("chalicelib.core.audit")  # PynamoDB: loaded with the first audited action
 INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "Something went wrong on our side."}}
 
 
@@ -91,6 +94,15 @@ class ApiBlueprint(Blueprint):
                 return summary
 
             return self.schedule(Rate(every_minutes, unit=Rate.MINUTES), name=run.__name__)(on_schedule)
+
+        return decorate
+
+    def task(self, name: str) -> Callable:
+        """Declare the worker of queued `name` messages: `(payload) -> None`, one idempotent chunk each."""
+
+        def decorate(run: Callable[[dict], None]) -> Callable:
+            register_task(name, run)
+            return run
 
         return decorate
 

@@ -39,6 +39,11 @@ def now() -> datetime:
     return _clock.now()
 
 
+def current_clock() -> SystemClock | FrozenClock:
+    """The clock `now()` reads (the local scheduler pauses while it is a stopped one)."""
+    return _clock
+
+
 def use_clock(clock: SystemClock | FrozenClock) -> None:
     """Swap the process clock (tests and the demo's replayed day)."""
     global _clock
@@ -58,3 +63,11 @@ def iso(moment: datetime) -> str:
     if moment.microsecond:
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def sort_key(moment: datetime) -> str:
+    """`moment` as fixed-width UTC text (microseconds always), for DynamoDB keys that must sort by time.
+
+    `iso()` drops zero milliseconds, and "07:00:00.250Z" sorts before "07:00:00Z": never use it in a key.
+    """
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

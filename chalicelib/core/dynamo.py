@@ -1,8 +1,11 @@
 """DynamoDB helpers shared by every domain's PynamoDB models."""
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -10,6 +13,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Conflict
+
+T = TypeVar("T")
 
 
 class _TableFromSettings(type):
@@ -40,6 +45,32 @@ def failed_on_condition(exc: Exception) -> bool:
         return True
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return any(reason and reason.code in LOST_RACE for reason in reasons)
+
+
+def condition_failed_at(exc: Exception, index: int) -> bool:
+    """True when a cancelled transaction's item number `index` (in the order written) failed its condition."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return index < len(reasons) and reasons[index] is not None and reasons[index].code == "ConditionalCheckFailed"
+
+
+def only_contended(exc: Exception) -> bool:
+    """True when DynamoDB cancelled a transaction only because another one held an item: worth retrying."""
+    if getattr(exc, "cause_response_code", None) == "TransactionConflictException":
+        return True
+    codes = {reason.code for reason in getattr(exc, "cancellation_reasons", None) or [] if reason is not None}
+    return bool(codes) and codes <= {"TransactionConflict", "None"}
+
+
+def retry_contended(write: Callable[[], T], attempts: int = 4) -> T:
+    """Run `write` (a transaction), again after a short pause when it lost only to a concurrent transaction."""
+    for attempt in range(attempts):
+        try:
+            return write()
+        except TransactWriteError as exc:
+            if not only_contended(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * 2 ** attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
 
 
 @contextmanager

@@ -4,8 +4,9 @@ from chalicelib.core import clock, jobs, tasks
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
 from chalicelib.core.config import get_settings
+from chalicelib.core.errors import NotFound
 from chalicelib.core.openapi import openapi_document
-from chalicelib.core.schemas import Health, JobSummary
+from chalicelib.core.schemas import ClockIn, Health, JobSummary
 
 core = ApiBlueprint(__name__)
 
@@ -36,6 +37,15 @@ def run_job(job: str, caller: Caller):
     return jobs.run_job(job, clock.now())
 
 
+@core.route("/dev/clock", methods=["PUT"], roles=ADMIN, body=ClockIn)
+def set_clock(body: ClockIn):
+    """Local stack only (404 in AWS stages): stop the clock at `now` to replay a day (`make demo`); `null` resumes."""
+    if not get_settings().is_local:
+        raise NotFound("no such route")
+    clock.use_clock(clock.FrozenClock(body.now) if body.now else clock.SystemClock())
+    return {"now": clock.iso(clock.now()), "frozen": body.now is not None}
+
+
 @core.job("redrive-dead-letters")
 def redrive_dead_letters(now) -> dict:
     """Put the work queue's dead letters back on the queue (after the fault that failed them is fixed)."""
@@ -45,5 +55,5 @@ def redrive_dead_letters(now) -> dict:
 @core.on_sqs_message(queue_arn=WORK_QUEUE, batch_size=10)
 def work_queue_worker(event):
     """Run queued task chunks; failed messages are retried by SQS, then dead-lettered."""
-    return tasks.run_queued_tasks(event.to_dict(), core.lambda_context)
+    return tasks.run_queued_tasks(event.to_dict(), event.context)
 

@@ -1,6 +1,6 @@
 """Request and response shapes every domain shares (pydantic)."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SERVICE_AREA = {"lat": (33.0, 38.9), "lng": (124.5, 131.9)}
 
@@ -42,3 +42,7 @@ class Health(Output):
 class JobSummary(Output):
     job: str
     summary: dict
+
+
+class ClockIn(Input):
+    now: AwareDatetime | None

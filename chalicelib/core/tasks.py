@@ -58,7 +58,11 @@ def _run_record(record) -> None:
     if run is None:
         raise UnknownTask(str(message.get("task")))
     logger.append_keys(task=message["task"])
-    run(message.get("payload") or {})
+    try:
+        run(message.get("payload") or {})
+    except Exception:
+        logger.exception("task failed; SQS will deliver it again", extra={"payload": message.get("payload")})
+        raise
     count("TasksDone")
 
 

@@ -4,9 +4,11 @@ from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
 from chalicelib.core.errors import invalid_field
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.schemas import Point
-from chalicelib.drivers import service
 from chalicelib.drivers.schemas import DriverOut, DriverProfileIn, DriverStatusIn, EarningsOut, EarningsQuery
+
+service = lazy_module("chalicelib.drivers.service")
 
 drivers = ApiBlueprint(__name__)
 DRIVER = ["driver"]

@@ -3,8 +3,8 @@
 from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.schemas import PageQuery
-from chalicelib.notices import service
 from chalicelib.notices.schemas import (
     AnswerIn,
     CampaignIn,
@@ -14,6 +14,8 @@ from chalicelib.notices.schemas import (
     NoticeIn,
     NoticeListQuery,
 )
+
+service = lazy_module("chalicelib.notices.service")
 
 notices = ApiBlueprint(__name__)
 ADMIN, DRIVER, BOTH = ["admin"], ["driver"], ["driver", "admin"]

@@ -3,12 +3,18 @@
 from datetime import datetime
 from decimal import Decimal
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib.core.auth import Caller
-from chalicelib.core.clock import iso
+from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.config import get_settings
-from chalicelib.core.dynamo import conflict_on_condition, failed_on_condition, transaction
+from chalicelib.core.dynamo import (
+    condition_failed_at,
+    conflict_on_condition,
+    failed_on_condition,
+    retry_contended,
+    transaction,
+)
 from chalicelib.core.errors import Conflict, NotFound, invalid_field
 from chalicelib.core.ids import new_id, stable_id
 from chalicelib.core.notify import notify
@@ -35,7 +41,7 @@ def post_notice(admin: Caller, notice: NoticeIn, now: datetime) -> dict:
                     audience_services=set(audience.services) if audience and audience.services else None,
                     audience_region=audience.region if audience else None, publish_at=notice.publish_at,
                     created_at=now, created_by=admin.sub, status="scheduled", feed="scheduled",
-                    feed_sort=f"{iso(notice.publish_at or now)}#{now.isoformat()}")
+                    feed_sort=f"{sort_key(notice.publish_at or now)}#{sort_key(now)}")
     if notice.publish_at is None:
         _mark_published(record, now)
         record.save()
@@ -58,7 +64,7 @@ def announce_to_drivers(title: str, body: str, now: datetime) -> dict:
 def publish_due(now: datetime) -> dict:
     """The `publish-notices` job: publish what is due, then check the twice-a-week promise."""
     published = 0
-    for record in Notice.by_feed.query("scheduled", Notice.feed_sort <= f"{iso(now)}#~"):
+    for record in Notice.by_feed.query("scheduled", Notice.feed_sort <= f"{sort_key(now)}#~"):
         _mark_published(record, now)
         try:
             record.save(condition=Notice.status == "scheduled")
@@ -107,12 +113,15 @@ def notice_for(caller: Caller, notice_id: str) -> dict:
 def mark_read(driver_id: str, notice_id: str, now: datetime) -> dict:
     """Mark a notice read by the driver; marking twice changes nothing."""
     _visible_notice(Caller(driver_id, "driver"), notice_id)
-    try:
+    def write() -> None:
         with transaction() as tx:
             tx.save(NoticeRead(notice_id, driver_id, read_at=now), condition=NoticeRead.driver_id.does_not_exist())
             tx.update(Notice(notice_id), actions=[Notice.read_count.add(1)])
-    except Exception as exc:
-        if not failed_on_condition(exc):
+
+    try:
+        retry_contended(write)  # many drivers read a new notice at once: its counter is contended
+    except TransactWriteError as exc:
+        if not condition_failed_at(exc, 0):
             raise
     return {"notice_id": notice_id, "read": True}
 
@@ -140,8 +149,8 @@ def follow_up_quality(driver_id: str, now: datetime) -> str | None:
         with transaction() as tx:
             tx.save(marker, condition=NoticeRead.driver_id.does_not_exist())
             tx.save(record)
-    except Exception as exc:
-        if failed_on_condition(exc):
+    except TransactWriteError as exc:
+        if condition_failed_at(exc, 0):
             return None  # already followed up this period
         raise
     count("QualityFollowUps")
@@ -166,7 +175,7 @@ def _mark_published(record: Notice, now: datetime) -> None:
     record.status, record.published_at = "published", now
     record.feed = f"driver#{record.audience_driver}" if record.audience_driver else (
         "pinned" if record.pinned else "published")
-    record.feed_sort = f"{iso(now)}#{record.notice_id}"
+    record.feed_sort = f"{sort_key(now)}#{record.notice_id}"
 
 
 def _announce(record: Notice) -> None:
@@ -177,7 +186,7 @@ def _announce(record: Notice) -> None:
 
 
 def _official_published_since(since: datetime) -> list[Notice]:
-    condition = Notice.feed_sort >= iso(since)
+    condition = Notice.feed_sort >= sort_key(since)
     return [n for feed in ("pinned", "published") for n in Notice.by_feed.query(feed, condition)
             if n.kind == "official"]
 

@@ -5,9 +5,11 @@ from chalice import Response
 from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
-from chalicelib.outages import service
+from chalicelib.core.lazy import lazy_module
 from chalicelib.outages.schemas import ComponentIn, IncidentIn, IncidentListQuery, ResolveIn
 from chalicelib.outages.status_page import render_status_page
+
+service = lazy_module("chalicelib.outages.service")
 
 outages = ApiBlueprint(__name__)
 ADMIN = ["admin"]

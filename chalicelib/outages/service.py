@@ -7,7 +7,7 @@ from decimal import Decimal
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.core.auth import Caller
-from chalicelib.core.clock import iso
+from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.config import get_settings
 from chalicelib.core.dynamo import conflict_on_condition, failed_on_condition
 from chalicelib.core.errors import Conflict, NotFound, invalid_field
@@ -162,7 +162,7 @@ def _record_failure(component: Component, transition: Transition, now: datetime)
     else:
         incident.components.append(AffectedComponent(name=component.name, started_at=transition.at))
         incident.started_at = min(incident.started_at, transition.at)
-        incident.started_key = f"{iso(incident.started_at)}#{incident.incident_id}"
+        incident.started_key = f"{sort_key(incident.started_at)}#{incident.incident_id}"
         incident.timeline.append(TimelineEvent(at=now, event="component_added", component=component.name))
         incident.save()
     component.incident_id = incident.incident_id
@@ -260,7 +260,7 @@ def _open_incident(names: list[str], started_at: datetime, now: datetime, source
                         components=[AffectedComponent(name=n, started_at=started_at) for n in names],
                         timeline=[TimelineEvent(at=now, event="detected" if source == "detector" else "declared",
                                                 note=declared_by)])
-    incident.started_key = f"{iso(started_at)}#{incident.incident_id}"
+    incident.started_key = f"{sort_key(started_at)}#{incident.incident_id}"
     incident.save()
     count("IncidentsOpened")
     notify("incident_opened", {"incident_id": incident.incident_id, "components": names,

@@ -2,13 +2,14 @@
 
 from chalice import Response
 
-from chalicelib.core import audit, clock
+from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
-from chalicelib.payouts import service
+from chalicelib.core.lazy import lazy_module
 from chalicelib.payouts.report import report_html
 from chalicelib.payouts.schemas import AuditQuery, LedgerQuery, ReportQuery, RoundIn
 
+service = lazy_module("chalicelib.payouts.service")
 payouts = ApiBlueprint(__name__)
 ADMIN = ["admin"]
 
@@ -65,4 +66,10 @@ def my_wallet(caller: Caller):
 @payouts.route("/audit", methods=["GET"], roles=ADMIN, query=AuditQuery)
 def audit_log(query: AuditQuery):
     """Who did what, when: one UTC day (`?day=`, default today), oldest first."""
-    return audit.page_of_day(query.day or clock.now().date(), query.limit, query.cursor)
+    return service.audit_log(query.day or clock.now().date(), query.limit, query.cursor)
+
+
+@payouts.task("pay-round-chunk")
+def pay_round_chunk(payload: dict) -> None:
+    """A queued chunk of an approved round: pay each of its claims once."""
+    service.pay_chunk(payload)

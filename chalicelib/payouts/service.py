@@ -22,7 +22,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.notify import notify, notify_each
 from chalicelib.core.observability import count, logger
 from chalicelib.core.pagination import page_over
-from chalicelib.core.tasks import enqueue, register_task
+from chalicelib.core.tasks import enqueue
 from chalicelib.payouts import rules
 from chalicelib.payouts.models import LedgerEntry, PayoutRound, RoundChunk, Wallet
 from chalicelib.payouts.rules import ApprovalRefused, Approver
@@ -147,7 +147,9 @@ def pay_chunk(payload: dict) -> None:
         except TransactWriteError as exc:
             if not failed_on_condition(exc):
                 raise
-            logger.info("chunk raced another worker; re-reading", extra={"round_id": round_id, "chunk": chunk_no})
+            logger.info("chunk raced another worker; re-reading", extra={
+                "round_id": round_id, "chunk": chunk_no,
+                "reasons": [r and r.code for r in getattr(exc, "cancellation_reasons", None) or []]})
     else:
         raise PaymentsFailed(f"chunk {chunk_no} of {round_id} kept losing races")
     _note_failures(record, failed, chunk.claim_ids)
@@ -155,8 +157,6 @@ def pay_chunk(payload: dict) -> None:
     if failed:
         raise PaymentsFailed(f"{len(failed)} payments of chunk {chunk_no} failed: {next(iter(failed.values()))}")
 
-
-register_task(TASK, pay_chunk)
 
 
 def _send_transfers(claims: list, now: datetime) -> tuple[dict[str, str], dict[str, str]]:
@@ -302,3 +302,8 @@ def program_report(program_id: str, now: datetime) -> dict:
                                                  "total_krw", "paid_krw", "created_at", "approved_at", "paid_at")}
                        for r in rounds],
             "generated_at": iso(now)}
+
+
+def audit_log(day, limit: int, cursor: str | None) -> dict:
+    """Who did what on one UTC day (payouts and every other admin action)."""
+    return audit.page_of_day(day, limit, cursor)

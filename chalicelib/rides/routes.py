@@ -3,8 +3,10 @@
 from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
-from chalicelib.rides import service
+from chalicelib.core.lazy import lazy_module
 from chalicelib.rides.schemas import Cancellation, ComplaintIn, Completion, Offers, RatingIn, RideCreated, RideRequest
+
+service = lazy_module("chalicelib.rides.service")
 
 rides = ApiBlueprint(__name__)
 RIDER, DRIVER = ["rider"], ["driver"]

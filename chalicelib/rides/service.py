@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 
 from chalicelib.core import idempotency
 from chalicelib.core.auth import Caller
-from chalicelib.core.clock import iso
+from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.config import get_settings
 from chalicelib.core.dynamo import failed_on_condition, transaction
 from chalicelib.core.errors import Conflict, Forbidden, NotFound
@@ -210,7 +210,7 @@ def unserved_riders(start: datetime, end: datetime, cursor: dict | None, limit: 
     position, last_key = (cursor["part"], cursor["last"]) if cursor else (0, None)
     riders: list[str] = []
     while position < len(keys) and len(riders) < limit:
-        found = Ride.by_loss.query(keys[position], Ride.loss_sort.between(iso(start), iso(end)),
+        found = Ride.by_loss.query(keys[position], Ride.loss_sort.between(sort_key(start), sort_key(end)),
                                    limit=limit - len(riders), last_evaluated_key=last_key)
         riders += [ride.rider_id for ride in found]
         last_key = found.last_evaluated_key
@@ -246,7 +246,7 @@ def _new_ride(rider_id: str, request: RideRequest, now: datetime) -> dict:
                 pickup={"lat": pickup[0], "lng": pickup[1]}, dropoff={"lat": dropoff[0], "lng": dropoff[1]},
                 fare_estimate_krw=rules.estimate_fare(request.service, pickup, dropoff, now, tariffs()),
                 created_at=now, updated_at=now, search_deadline=now + timedelta(seconds=get_settings().search_window_s),
-                open_key=f"open#{crc32(ride_id.encode()) % OPEN_SHARDS}", created_key=f"{iso(now)}#{ride_id}",
+                open_key=f"open#{crc32(ride_id.encode()) % OPEN_SHARDS}", created_key=f"{sort_key(now)}#{ride_id}",
                 minute_key=_minute_key(ride_id, now))
     count("RidesRequested")
     ride = _dispatch(ride, now, new=True)
@@ -336,7 +336,8 @@ def _minute_key(ride_id: str, at: datetime) -> str:
 
 def _unserved(ride_id: str, now: datetime) -> list:
     shard = crc32(ride_id.encode()) % LOSS_SHARDS
-    return [Ride.loss_key.set(f"lost#{now.strftime('%Y-%m-%d')}#{shard}"), Ride.loss_sort.set(f"{iso(now)}#{ride_id}")]
+    return [Ride.loss_key.set(f"lost#{now.strftime('%Y-%m-%d')}#{shard}"),
+            Ride.loss_sort.set(f"{sort_key(now)}#{ride_id}")]
 
 
 def _tally_expiry(ride_id: str, now: datetime) -> None:

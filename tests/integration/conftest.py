@@ -1,8 +1,14 @@
 """Fixtures for integration tests that talk to the app through the local API Gateway."""
 
 import json
+import logging
 
 import pytest
+from moto.server import ThreadedMotoServer
+
+from devstack import cloud
+from devstack.launcher import free_port
+from tests.conftest import forget_connections
 
 
 @pytest.fixture
@@ -35,3 +41,32 @@ def job(api):
         return response.json_body["summary"]
 
     return run
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    """A moto server on a free port with the infra/ stack deployed; boto3 and PynamoDB talk to it over HTTP.
+
+    For tests that race threads against each other. moto's threaded transactions are not atomic, so the
+    server handles one request at a time: the races are between the app's reads and writes, as on DynamoDB.
+    """
+    werkzeug_log = logging.getLogger("werkzeug")
+    log_level = werkzeug_log.level
+    werkzeug_log.setLevel(logging.ERROR)  # no access log line per request
+    try:
+        with pytest.MonkeyPatch.context() as patch, cloud.one_request_at_a_time():
+            port = free_port()
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()
+            try:
+                patch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+                forget_connections()
+                for name, value in cloud.deploy(stack_name="o2o-mobility-concurrency").items():
+                    patch.setenv(name, value)
+                forget_connections()
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                server.stop()
+    finally:
+        forget_connections()  # after the environment is back, so later tests build clients for their own AWS
+        werkzeug_log.setLevel(log_level)

@@ -9,18 +9,12 @@ failed transaction restores a copy of the whole table taken before it started, u
 other requests made meanwhile), and this test is about the app, not about moto.
 """
 
-import logging
-import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-
-import pytest
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-from moto.server import ThreadedMotoServer
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.errors import Conflict
@@ -32,8 +26,6 @@ from chalicelib.rides import service as rides
 from chalicelib.rides.models import Ride
 from chalicelib.rides.rules import WITH_DRIVER, RideStatus
 from chalicelib.rides.schemas import Cancellation, Completion, RideRequest
-from devstack import cloud
-from tests.conftest import forget_connections
 
 SEOUL_CITY_HALL = {"lat": 37.5663, "lng": 126.9779}
 NEAR_CITY_HALL = {"lat": 37.5668, "lng": 126.9785}
@@ -48,45 +40,6 @@ SHIFT_S = 10.0
 LOST_RACE = "409"
 ON_THE_ROAD = frozenset({RideStatus.ACCEPTED, RideStatus.ARRIVED, RideStatus.IN_PROGRESS})
 OPEN = frozenset({RideStatus.SEARCHING, RideStatus.OFFERED})
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto_server():
-    """A moto server on a free port with the infra/ stack deployed; boto3 and PynamoDB talk to it over HTTP."""
-    one_at_a_time = threading.Lock()
-    serve = DomainDispatcherApplication.__call__
-
-    def atomically(self, environ, start_response):
-        with one_at_a_time:
-            return serve(self, environ, start_response)
-
-    werkzeug_log = logging.getLogger("werkzeug")
-    log_level = werkzeug_log.level
-    werkzeug_log.setLevel(logging.ERROR)  # no access log line per request
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(DomainDispatcherApplication, "__call__", atomically)
-            port = free_port()
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-            server.start()
-            try:
-                patch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-                forget_connections()
-                for name, value in cloud.deploy(stack_name="o2o-mobility-concurrency").items():
-                    patch.setenv(name, value)
-                forget_connections()
-                yield f"http://127.0.0.1:{port}"
-            finally:
-                server.stop()
-    finally:
-        forget_connections()  # after the environment is back, so later tests build clients for their own AWS
-        werkzeug_log.setLevel(log_level)
 
 
 def now() -> datetime:
