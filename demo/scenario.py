@@ -247,7 +247,7 @@ def _business_claims(api: Api, rng: random.Random, size: Scale, expected: Expect
         api.travel_to(at)
         if action == "file":
             filed = api.call("POST", f"/programs/{program}/claims", ("business", business), detail,
-                             headers={"Idempotency-Key": f"claim-{business}"}, expect=201)
+                             headers={"Idempotency-Key": f"{program}-{business}"}, expect=201)
             claim_ids[business] = filed["claim_id"]
             expected.filed += 1
         elif action == "documents":

@@ -66,7 +66,7 @@ def _resolve(value: Any, physical: dict[str, str]) -> str:
 
 @contextmanager
 def one_request_at_a_time() -> Iterator[None]:
-    """Make moto's server handle one request at a time while the block runs.
+    """Make moto's server handle one DynamoDB request at a time while the block runs.
 
     DynamoDB applies a transaction atomically; moto applies it item by item and rolls back by restoring
     whole tables, so a request served meanwhile on another thread can see half a transaction or be undone
@@ -78,6 +78,8 @@ def one_request_at_a_time() -> Iterator[None]:
     serve = DomainDispatcherApplication.__call__
 
     def one_at_a_time(self, environ, start_response):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return serve(self, environ, start_response)  # SQS long polls must not hold up the tables
         with lock:
             return serve(self, environ, start_response)
 

@@ -142,6 +142,7 @@ class Claim(Model):
     round_id = UnicodeAttribute(null=True)
     ledger_entry_id = UnicodeAttribute(null=True)
     paid_at = UTCDateTimeAttribute(null=True)
+    payee_notified_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     history = ListAttribute(of=ClaimEvent, default=list)
     program_status = UnicodeAttribute()

@@ -11,7 +11,7 @@ from itertools import islice
 from zlib import crc32
 
 from pydantic import BaseModel
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.compensation import rules
 from chalicelib.compensation.models import Claim, Claimant, ClaimEvent, Program, ProgramTally, VoucherGrant
@@ -25,11 +25,12 @@ from chalicelib.core.dynamo import (
     condition_failed_at,
     conflict_on_condition,
     failed_on_condition,
+    get_or_404,
     only_contended,
     retry_contended,
     transaction,
 )
-from chalicelib.core.errors import Conflict, Forbidden, NotFound, invalid_field
+from chalicelib.core.errors import Conflict, Forbidden, invalid_field
 from chalicelib.core.ids import new_id, stable_id
 from chalicelib.core.notify import notify
 from chalicelib.core.observability import count
@@ -123,10 +124,7 @@ def view_program(program: Program) -> dict:
 
 def program_of(program_id: str) -> Program:
     """The program, or 404."""
-    try:
-        return Program.get(program_id)
-    except DoesNotExist as exc:
-        raise NotFound(f"no program {program_id}") from exc
+    return get_or_404(Program, program_id, f"no program {program_id}")
 
 
 def params_of(program: Program) -> BaseModel:
@@ -400,6 +398,20 @@ def pay_in(tx, claim: Claim, round_id: str, entry_id: str, now: datetime) -> Non
         Claim.history.set(Claim.history.append([ClaimEvent(at=now, status="paid", by=round_id)]))])
 
 
+def paid_unannounced(claim_ids: list[str], round_id: str) -> list[Claim]:
+    """The claims of `round_id` among `claim_ids` that are paid but whose payee was not told yet."""
+    return [c for c in claims_by_ids(claim_ids)
+            if c.status == ClaimStatus.PAID and c.round_id == round_id and c.payee_notified_at is None]
+
+
+def mark_announced(claims: list[Claim], now: datetime) -> None:
+    """Record that the payees of these paid (hence final) claims were told; one batch write."""
+    with Claim.batch_write() as batch:
+        for claim in claims:
+            claim.payee_notified_at = now
+            batch.save(claim)
+
+
 def count_paid_in(tx, program: Program, claims: list[Claim], now: datetime) -> None:
     """Add paid claims to the program's counters and tier tallies; fails the transaction past the budget."""
     total = sum(int(c.payout_krw) for c in claims)
@@ -498,10 +510,7 @@ def _due(closes_at: datetime | None, program_id: str) -> str:
 
 
 def _claim(claim_id: str) -> Claim:
-    try:
-        return Claim.get(claim_id)
-    except DoesNotExist as exc:
-        raise NotFound(f"no claim {claim_id}") from exc
+    return get_or_404(Claim, claim_id, f"no claim {claim_id}")
 
 
 def _visible_claim(caller: Caller, claim_id: str) -> Claim:

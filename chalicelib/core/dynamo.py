@@ -8,13 +8,15 @@ from functools import lru_cache
 from typing import TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.config import get_settings
-from chalicelib.core.errors import Conflict
+from chalicelib.core.errors import Conflict, NotFound
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 
 
 class _TableFromSettings(type):
@@ -82,6 +84,14 @@ def conflict_on_condition(message: str) -> Iterator[None]:
         if failed_on_condition(exc):
             raise Conflict(message) from exc
         raise
+
+
+def get_or_404(model: type[M], key: str, message: str, consistent_read: bool = False) -> M:
+    """The item of `model` with hash key `key`, or a 404 saying `message`."""
+    try:
+        return model.get(key, consistent_read=consistent_read)
+    except DoesNotExist as exc:
+        raise NotFound(message) from exc
 
 
 @lru_cache(maxsize=1)

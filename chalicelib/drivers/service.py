@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.core.dynamo import conflict_on_condition, transaction
-from chalicelib.core.errors import Conflict, NotFound
+from chalicelib.core.dynamo import conflict_on_condition, get_or_404, transaction
+from chalicelib.core.errors import Conflict
 from chalicelib.drivers import rules
 from chalicelib.drivers.models import Driver, DriverSpot, EarningsBucket, OnlineSession
 from chalicelib.drivers.rules import Candidate, DriverStatus
@@ -201,10 +201,7 @@ def view(driver: Driver) -> DriverOut:
 
 
 def _driver(driver_id: str) -> Driver:
-    try:
-        return Driver.get(driver_id)
-    except DoesNotExist as exc:
-        raise NotFound("no driver profile: create it with PUT /drivers/me") from exc
+    return get_or_404(Driver, driver_id, "no driver profile: create it with PUT /drivers/me")
 
 
 def _place(driver: Driver, lat: float, lng: float, now: datetime) -> None:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sort_key
@@ -12,6 +12,7 @@ from chalicelib.core.dynamo import (
     condition_failed_at,
     conflict_on_condition,
     failed_on_condition,
+    get_or_404,
     retry_contended,
     transaction,
 )
@@ -217,10 +218,7 @@ def _read_by(driver_id: str, notice_ids: list[str]) -> set[str]:
 
 
 def _visible_notice(caller: Caller, notice_id: str) -> Notice:
-    try:
-        record = Notice.get(notice_id)
-    except DoesNotExist as exc:
-        raise NotFound(f"no notice {notice_id}") from exc
+    record = get_or_404(Notice, notice_id, f"no notice {notice_id}")
     if caller.role != "admin" and (record.status != "published" or
                                    not rules.is_for(_audience(record), _reader(caller.sub))):
         raise NotFound(f"no notice {notice_id}")
@@ -280,10 +278,7 @@ def view_inquiry(record: Inquiry) -> dict:
 
 
 def _inquiry(inquiry_id: str) -> Inquiry:
-    try:
-        return Inquiry.get(inquiry_id)
-    except DoesNotExist as exc:
-        raise NotFound(f"no inquiry {inquiry_id}") from exc
+    return get_or_404(Inquiry, inquiry_id, f"no inquiry {inquiry_id}")
 
 
 # --- feedback campaigns -----------------------------------------------------------------------------------
@@ -328,8 +323,5 @@ def view_campaign(record: Campaign) -> dict:
 
 
 def _campaign(campaign_id: str) -> Campaign:
-    try:
-        return Campaign.get(campaign_id)
-    except DoesNotExist as exc:
-        raise NotFound(f"no campaign {campaign_id}") from exc
+    return get_or_404(Campaign, campaign_id, f"no campaign {campaign_id}")
 

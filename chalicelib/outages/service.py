@@ -4,12 +4,12 @@ and what the public status page shows."""
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.config import get_settings
-from chalicelib.core.dynamo import conflict_on_condition, failed_on_condition
+from chalicelib.core.dynamo import conflict_on_condition, failed_on_condition, get_or_404
 from chalicelib.core.errors import Conflict, NotFound, invalid_field
 from chalicelib.core.ids import new_id
 from chalicelib.core.notify import notify
@@ -283,10 +283,7 @@ def _close(incident: Incident, resolved_at: datetime, now: datetime, note: str) 
 
 
 def _incident(incident_id: str) -> Incident:
-    try:
-        return Incident.get(incident_id)
-    except DoesNotExist as exc:
-        raise NotFound(f"no incident {incident_id}") from exc
+    return get_or_404(Incident, incident_id, f"no incident {incident_id}")
 
 
 # --- status page ------------------------------------------------------------------------------------------

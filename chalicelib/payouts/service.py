@@ -16,8 +16,8 @@ from chalicelib.core import audit, idempotency
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso
 from chalicelib.core.clock import now as clock_now
-from chalicelib.core.dynamo import conflict_on_condition, failed_on_condition, transaction
-from chalicelib.core.errors import Conflict, Forbidden, NotFound
+from chalicelib.core.dynamo import conflict_on_condition, failed_on_condition, get_or_404, transaction
+from chalicelib.core.errors import Conflict, Forbidden
 from chalicelib.core.ids import new_id
 from chalicelib.core.notify import notify, notify_each
 from chalicelib.core.observability import count, logger
@@ -97,7 +97,11 @@ def retry_round(admin: Caller, round_id: str) -> Response:
     if record.status != "paying":
         raise Conflict(f"the round is {record.status}: nothing to retry")
     unfinished = [c.chunk_no for c in RoundChunk.query(round_id) if int(c.paid_count) < len(c.claim_ids)]
-    enqueue(TASK, [{"round_id": round_id, "chunk_no": int(n)} for n in unfinished])
+    if unfinished:
+        enqueue(TASK, [{"round_id": round_id, "chunk_no": int(n)} for n in unfinished])
+    else:
+        _finish_if_paid(record, clock_now())  # every claim is paid; only marking the round was lost
+        record = _round(round_id)
     return Response(body={**view_round(record), "queued_chunks": len(unfinished)}, status_code=202,
                     headers={"Content-Type": "application/json"})
 
@@ -127,11 +131,12 @@ def pay_chunk(payload: dict) -> None:
     """The queue task: pay the unpaid claims of one chunk. Safe to run twice, or at once on two workers."""
     round_id, chunk_no, now = payload["round_id"], int(payload["chunk_no"]), clock_now()
     record = _round(round_id)
-    if record.status == "paid":
-        return
-    if record.status != "paying":
+    if record.status not in ("paying", "paid"):
         raise PaymentsFailed(f"round {round_id} is {record.status}, not approved for payment")
     chunk = RoundChunk.get(round_id, chunk_no, consistent_read=True)
+    if record.status == "paid":
+        _tell_payees(round_id, list(chunk.claim_ids), now)  # a notice lost to a crash after paying
+        return
     program = compensation.program_of(record.program_id)
     failed: dict[str, str] = {}
     for _ in range(ATTEMPTS):
@@ -142,7 +147,6 @@ def pay_chunk(payload: dict) -> None:
         try:
             if payable:
                 _commit(record, chunk, program, payable, transfers, now)
-                _tell_payees(payable)
             break
         except TransactWriteError as exc:
             if not failed_on_condition(exc):
@@ -152,6 +156,7 @@ def pay_chunk(payload: dict) -> None:
                 "reasons": [r and r.code for r in getattr(exc, "cancellation_reasons", None) or []]})
     else:
         raise PaymentsFailed(f"chunk {chunk_no} of {round_id} kept losing races")
+    _tell_payees(round_id, list(chunk.claim_ids), now)
     _note_failures(record, failed, chunk.claim_ids)
     _finish_if_paid(record, now)
     if failed:
@@ -194,9 +199,13 @@ def _commit(record: PayoutRound, chunk: RoundChunk, program, claims: list, trans
     count("ClaimsPaid", len(claims))
 
 
-def _tell_payees(claims: list) -> None:
-    notify_each("compensation_paid", [({"claim_id": c.claim_id, "program_id": c.program_id,
-                                        "amount_krw": int(c.payout_krw)}, {"payee": c.payee_id}) for c in claims])
+def _tell_payees(round_id: str, claim_ids: list[str], now: datetime) -> None:
+    """Notify the payees paid in this chunk and not told yet, so a crash after paying loses no notice."""
+    claims = compensation.paid_unannounced(claim_ids, round_id)
+    if claims:
+        notify_each("compensation_paid", [({"claim_id": c.claim_id, "program_id": c.program_id,
+                                            "amount_krw": int(c.payout_krw)}, {"payee": c.payee_id}) for c in claims])
+        compensation.mark_announced(claims, now)
 
 
 def _note_failures(record: PayoutRound, failed: dict[str, str], chunk_claims) -> None:
@@ -249,10 +258,7 @@ def _settle_stale_rounds(program_id: str, now: datetime) -> None:
 
 
 def _round(round_id: str) -> PayoutRound:
-    try:
-        return PayoutRound.get(round_id, consistent_read=True)
-    except DoesNotExist as exc:
-        raise NotFound(f"no payout round {round_id}") from exc
+    return get_or_404(PayoutRound, round_id, f"no payout round {round_id}", consistent_read=True)
 
 
 # --- ledger and wallets -----------------------------------------------------------------------------------

@@ -11,13 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 from zlib import crc32
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib.core import idempotency
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.config import get_settings
-from chalicelib.core.dynamo import failed_on_condition, transaction
+from chalicelib.core.dynamo import failed_on_condition, get_or_404, transaction
 from chalicelib.core.errors import Conflict, Forbidden, NotFound
 from chalicelib.core.ids import new_id
 from chalicelib.core.observability import count, logger
@@ -374,10 +374,7 @@ class _conflict_on_race:  # noqa: N801 - used as a context manager, reads as a p
 
 
 def _ride(ride_id: str) -> Ride:
-    try:
-        return Ride.get(ride_id)
-    except DoesNotExist as exc:
-        raise NotFound(f"no ride {ride_id}") from exc
+    return get_or_404(Ride, ride_id, f"no ride {ride_id}")
 
 
 def _offered_to(driver_id: str, ride_id: str) -> Ride:

@@ -4,6 +4,7 @@ import json
 import logging
 
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from devstack import cloud
@@ -59,6 +60,7 @@ def moto_server():
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             server.start()
             try:
+                requests.post(f"http://127.0.0.1:{port}/moto-api/reset", timeout=10)  # moto's state is per process
                 patch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
                 forget_connections()
                 for name, value in cloud.deploy(stack_name="o2o-mobility-concurrency").items():
