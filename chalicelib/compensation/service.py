@@ -6,6 +6,7 @@ Entitlements computed for drivers and riders live in `entitlements.py`.
 """
 
 import heapq
+import time
 from datetime import datetime
 from itertools import islice
 from zlib import crc32
@@ -41,6 +42,8 @@ from chalicelib.outages import service as outages
 PAYABLE_SHARDS = 4
 TAKER_SHARDS = 16
 NEVER = "~"
+VOUCHER_PACK_KEPT_S = 60
+_VOUCHER_PACKS: dict[str, tuple[float, tuple[VoucherItem, ...]]] = {}
 
 
 # --- programs ---------------------------------------------------------------------------------------------
@@ -307,11 +310,12 @@ def claim_of(claim_id: str) -> Claim:
 # --- vouchers ---------------------------------------------------------------------------------------------
 
 def take_vouchers(rider_id: str, program_id: str, now: datetime) -> dict:
-    """A rider takes the program's voucher pack; taking it again returns the same vouchers. At most 3 reads/writes."""
-    program = program_of(program_id)
-    if program.kind != ProgramKind.VOUCHER:
-        raise Conflict(f"a {program.kind} program has no vouchers")
-    items = tuple(VoucherItem(i["name"], i["valid_days"]) for i in program.params["items"])
+    """A rider takes the program's voucher pack; taking it again returns the same vouchers. At most 3 reads/writes.
+
+    Millions take the pack within days: the pack (fixed once the program exists) is kept in the container for a
+    minute, so the program's item is not read by every take.
+    """
+    items = _voucher_pack(program_id)
     vouchers = [{"voucher_id": stable_id("vch", now, program_id, rider_id, str(n)), "program_id": program_id,
                  "name": v["name"], "issued_at": iso(v["issued_at"]), "expires_at": _iso_or_none(v["expires_at"])}
                 for n, v in enumerate(rules.vouchers_for(items, now))]
@@ -331,6 +335,18 @@ def take_vouchers(rider_id: str, program_id: str, now: datetime) -> dict:
             raise
         grant = VoucherGrant.get(rider_id, program_id, consistent_read=True)
     return {"program_id": program_id, "taken_at": iso(grant.taken_at), "vouchers": grant.vouchers}
+
+
+def _voucher_pack(program_id: str) -> tuple[VoucherItem, ...]:
+    cached = _VOUCHER_PACKS.get(program_id)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    program = program_of(program_id)
+    if program.kind != ProgramKind.VOUCHER:
+        raise Conflict(f"a {program.kind} program has no vouchers")
+    items = tuple(VoucherItem(i["name"], i["valid_days"]) for i in program.params["items"])
+    _VOUCHER_PACKS[program_id] = (time.monotonic() + VOUCHER_PACK_KEPT_S, items)
+    return items
 
 
 def my_vouchers(rider_id: str, page: PageQuery) -> dict:
