@@ -8,6 +8,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 
 from tqdm import tqdm
 
@@ -17,6 +18,7 @@ FIRE = datetime(2022, 10, 15, 6, 33, tzinfo=UTC)          # Saturday 15:33 in Se
 RECOVERY = FIRE + timedelta(hours=4)
 FIRST_DAY = FIRE - timedelta(days=14)
 DOWN, STILL_UP = ("api", "messaging", "payments"), ("maps",)
+ORDER_IN_A_DAY = {"extend": 0, "file": 1, "documents": 2, "review": 3, "round": 4, "close": 5}
 CHANNELS = ("chatbot", "web", "phone", "mail", "visit")
 CHANNEL_WEIGHTS = (35, 30, 15, 10, 10)
 REJECTIONS = ("no operating margin was shown", "alternatives to the platform were available",
@@ -25,6 +27,7 @@ VOUCHER_ITEMS = [{"name": "Emoticon pack (permanent)", "valid_days": None},
                  {"name": "Emoticon pack A (90 days)", "valid_days": 90},
                  {"name": "Emoticon pack B (90 days)", "valid_days": 90}]
 SEOUL = (37.48, 126.88)
+OFFICE_OPENS = dt_time(9, 0)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def _two_weeks_of_rides(rng: random.Random, size: Scale, taxi: list[str], daeri:
     """(completed at, service, driver index, rider) in time order: daily rides, and busy same hours a week before."""
     rides = []
     for day in range(14):
-        for _ in range(size.of(10)):
+        for _ in range(size.of(6)):
             at = FIRST_DAY.replace(hour=0, minute=0) + timedelta(days=day, minutes=rng.randrange(60, 23 * 60))
             service = rng.choice(["taxi", "taxi", "designated"])
             drivers = taxi if service == "taxi" else daeri
@@ -243,8 +246,11 @@ def _business_claims(api: Api, rng: random.Random, size: Scale, expected: Expect
     program = expected.programs["business_claims"]
     events = _claim_timeline(rng, size.of(451, 5), size.of(205, 3), size)
     claim_ids: dict[str, str] = {}
+    today = None
     for at, action, business, detail in bar(events, "claims, reviews, rounds"):
-        api.travel_to(at)
+        if at.date() != today:                       # the office works through each day's events at 09:00
+            today = at.date()
+            api.travel_to(datetime.combine(today, OFFICE_OPENS, tzinfo=UTC))
         if action == "file":
             filed = api.call("POST", f"/programs/{program}/claims", ("business", business), detail,
                              headers={"Idempotency-Key": f"{program}-{business}"}, expect=201)
@@ -291,7 +297,7 @@ def _claim_timeline(rng: random.Random, claims: int, approvals: int, size: Scale
             events.append((reviewed_at + timedelta(days=2), "documents", business, {"evidence": [f"ledger-{n}.pdf"]}))
             reviewed_at += timedelta(days=4)
         events.append((reviewed_at, "review", business, _decision(rng, loss, n in approved)))
-    return sorted(events, key=lambda e: (e[0], e[1]))
+    return sorted(events, key=lambda e: (e[0].date(), ORDER_IN_A_DAY[e[1]], e[0]))
 
 
 def _loss(rng: random.Random, meets_criteria: bool) -> int:

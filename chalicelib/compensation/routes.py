@@ -33,13 +33,12 @@ def extend(program_id: str, caller: Caller, body: ExtendIn):
 
 
 @compensation.route("/programs/{program_id}/claims", methods=["POST"], roles=BUSINESS, body=ClaimIn, status=201)
-def file_claim(program_id: str, caller: Caller, body: ClaimIn):
+def file_claim(program_id: str, caller: Caller, body: ClaimIn, idempotency_key: str | None):
     """File a damage claim (or apply for message cash) for your own business.
 
     Send `Idempotency-Key` to make a retry safe: the same key and body return the first answer.
     """
-    key = compensation.current_request.headers.get("idempotency-key")
-    return service.file_claim(caller, program_id, body, key, clock.now())
+    return service.file_claim(caller, program_id, body, idempotency_key, clock.now())
 
 
 @compensation.route("/programs/{program_id}/claims", methods=["GET"], roles=ADMIN, query=ClaimListQuery)

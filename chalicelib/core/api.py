@@ -7,8 +7,9 @@ A domain declares its routes on an `ApiBlueprint`:
         return service.request_ride(caller, body)
 
 The wrapper checks the caller's role (403), parses the body and query with pydantic (400 naming
-each field at fault), passes `caller`, `body` and `query` to the view when it asks for them,
-writes admin actions to the audit log, and turns every error into API.md's body by class.
+each field at fault), passes `caller`, `body`, `query` and `idempotency_key` (the `Idempotency-Key`
+header, documented in the OpenAPI document) to the view when it asks for them, writes admin actions
+to the audit log, and turns every error into API.md's body by class.
 """
 
 import functools
@@ -50,6 +51,7 @@ class RouteSpec:
     status: int = 200
     summary: str = ""
     errors: tuple[int, ...] = field(default=())
+    idempotent: bool = False
 
     @property
     def public(self) -> bool:
@@ -71,7 +73,8 @@ class ApiBlueprint(Blueprint):
 
         def decorate(view: Callable) -> Callable:
             spec = RouteSpec(roles=spec_roles, body=body, query=query, response=response, status=status,
-                             summary=inspect.getdoc(view) or "")
+                             summary=inspect.getdoc(view) or "",
+                             idempotent="idempotency_key" in inspect.signature(view).parameters)
             return register(self._api_view(view, spec, path))
 
         return decorate
@@ -157,7 +160,7 @@ def _authorised_caller(request, roles: frozenset[str]) -> Caller:
 
 
 def _inputs(request, spec: RouteSpec, caller: Caller | None) -> dict[str, Any]:
-    inputs: dict[str, Any] = {"caller": caller}
+    inputs: dict[str, Any] = {"caller": caller, "idempotency_key": request.headers.get("idempotency-key")}
     if spec.query is not None:
         inputs["query"] = parse_query(spec.query, request.query_params or {})
     if spec.body is not None:

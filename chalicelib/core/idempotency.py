@@ -33,7 +33,7 @@ def once_per_key(scope: str, key: str | None, body: dict[str, Any], action: Call
         IdempotencyValidationError,
     )
 
-    store = _store(get_settings().idempotency_table)
+    store = _store(get_settings().idempotency_table)  # per call: powertools writes the key prefix into it
     run_once = idempotent_function(data_keyword_argument="request", persistence_store=store, config=_config(),
                                    key_prefix=scope)(_run)
     try:
@@ -56,8 +56,9 @@ def _config():
                              raise_on_no_idempotency_key=True, expires_after_seconds=KEEP_ANSWERS_S)
 
 
-@lru_cache(maxsize=4)
 def _store(table_name: str):
+    """A persistence layer for one call. powertools' `configure()` stores the caller's key prefix in the layer,
+    so a layer shared by concurrent requests (a threaded server) would file one caller's record under another's."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client("dynamodb"))

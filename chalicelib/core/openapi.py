@@ -56,6 +56,11 @@ def _operation(name: str, path_args: list[str], spec: RouteSpec, refs: dict) -> 
     parameters = [{"name": arg, "in": "path", "required": True, "schema": {"type": "string"}} for arg in path_args]
     if spec.query is not None:
         parameters += _query_parameters(spec.query)
+    if spec.idempotent:
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "description": "A retry with the same key and body returns the first answer and changes "
+                                          "nothing; the same key with another body is a 409.",
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 200}})
     if parameters:
         operation["parameters"] = parameters
     if spec.body is not None:

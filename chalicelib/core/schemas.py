@@ -1,5 +1,7 @@
 """Request and response shapes every domain shares (pydantic)."""
 
+from datetime import UTC, datetime
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SERVICE_AREA = {"lat": (33.0, 38.9), "lng": (124.5, 131.9)}
@@ -45,4 +47,6 @@ class JobSummary(Output):
 
 
 class ClockIn(Input):
-    now: AwareDatetime | None
+    """Where to stop the local clock: ids (ULIDs) and retention dates need a moment in this century."""
+
+    now: AwareDatetime | None = Field(ge=datetime(2000, 1, 1, tzinfo=UTC), le=datetime(2099, 12, 31, tzinfo=UTC))

@@ -15,13 +15,12 @@ ADMIN = ["admin"]
 
 
 @payouts.route("/payouts", methods=["POST"], roles=ADMIN, body=RoundIn, status=201)
-def create_round(caller: Caller, body: RoundIn):
+def create_round(caller: Caller, body: RoundIn, idempotency_key: str | None):
     """Cut a payout round: the program's next approved, unpaid claims (in filing then review order).
 
     Send `Idempotency-Key` to make a retry safe: the same key and body return the first answer.
     """
-    key = payouts.current_request.headers.get("idempotency-key")
-    return service.create_round(caller, body, key, clock.now())
+    return service.create_round(caller, body, idempotency_key, clock.now())
 
 
 @payouts.route("/payouts/{round_id}/approve", methods=["POST"], roles=ADMIN, status=202)

@@ -13,13 +13,12 @@ RIDER, DRIVER = ["rider"], ["driver"]
 
 
 @rides.route("/rides", methods=["POST"], roles=RIDER, body=RideRequest, response=RideCreated, status=201)
-def request_ride(caller: Caller, body: RideRequest):
+def request_ride(caller: Caller, body: RideRequest, idempotency_key: str | None):
     """Request a taxi or designated-driver ride; it is offered to the nearest available driver at once.
 
     Send `Idempotency-Key` to make a retry safe: the same key and body return the first answer.
     """
-    key = rides.current_request.headers.get("idempotency-key")
-    return service.request_ride(caller.sub, body, key, clock.now())
+    return service.request_ride(caller.sub, body, idempotency_key, clock.now())
 
 
 @rides.route("/rides/{ride_id}", methods=["GET"], roles=["rider", "driver", "admin"])
