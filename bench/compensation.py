@@ -1,7 +1,7 @@
 """Compensation cost: DynamoDB round trips of the `compute-entitlements` job per payee, and per voucher take.
 
 Runs in-process against moto with the infra/ stack deployed, counting every DynamoDB call with
-`bench.dispatch`'s botocore wrapper. For each entitlement row a fresh stack gets a resolved incident,
+`bench.counting`'s botocore wrapper. For each entitlement row a fresh stack gets a resolved incident,
 one automatic program and its payees, written straight into the tables:
 
 - `driver_income`: taxi drivers with hourly EarningsBucket items over the incident's day and the same day a
@@ -10,52 +10,48 @@ one automatic program and its payees, written straight into the tables:
 - `driver_support`: designated drivers with a few OnlineSession items each (one query per driver);
 - `rider_credit`: riders with a ride cancelled during the incident (through `rides.service`).
 
-The job runs its first chunks itself and queues the rest; the bench drains the work queue through the
-app's queue handler, and counts both. Voucher takes call `compensation.service.take_vouchers` twice per rider.
+The job runs its first chunks itself and queues the rest (the task is registered by importing the
+compensation routes, as app.py does); the bench drains the work queue through the app's queue handler, and
+counts both. Voucher takes call `compensation.service.take_vouchers` twice per rider.
 """
 
-import os
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2"})
-for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
-    os.environ.pop(_variable, None)
+from moto import mock_aws
 
-import inspect  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-
-from moto import mock_aws  # noqa: E402
-from moto.dynamodb.models.table import Table as MotoTable  # noqa: E402
-
-from bench.dispatch import (  # noqa: E402
+import chalicelib.compensation.routes  # noqa: F401  (registers the compute-entitlements task, as app.py does)
+from bench.counting import (
     Call,
+    Counted,
     counting_dynamodb,
     deploy_stack,
     item_level_moto_rollback,
+    items_read_of,
+    partition_moto_queries,
     recorded,
-    seoul_point,
+    ride_request,
+    round_trips_of,
 )
-from chalicelib.compensation import entitlements  # noqa: E402
-from chalicelib.compensation import service as compensation  # noqa: E402
-from chalicelib.compensation.schemas import ProgramIn  # noqa: E402
-from chalicelib.core import tasks  # noqa: E402
-from chalicelib.core.auth import Caller  # noqa: E402
-from chalicelib.core.aws import client as aws_client  # noqa: E402
-from chalicelib.core.config import get_settings  # noqa: E402
-from chalicelib.core.observability import logger, metrics  # noqa: E402
-from chalicelib.drivers.models import Driver, EarningsBucket, OnlineSession  # noqa: E402
-from chalicelib.outages import service as outages  # noqa: E402
-from chalicelib.outages.schemas import ComponentIn, IncidentIn, ResolveIn  # noqa: E402
-from chalicelib.rides import service as rides  # noqa: E402
-from chalicelib.rides.schemas import Cancellation, RideRequest  # noqa: E402
-from devstack.pump import sqs_event  # noqa: E402
+from chalicelib.compensation import entitlements
+from chalicelib.compensation import service as compensation
+from chalicelib.compensation.schemas import ProgramIn
+from chalicelib.core import tasks
+from chalicelib.core.auth import Caller
+from chalicelib.core.aws import client as aws_client
+from chalicelib.core.config import get_settings
+from chalicelib.core.observability import logger, metrics
+from chalicelib.drivers.models import Driver, EarningsBucket, OnlineSession
+from chalicelib.outages import service as outages
+from chalicelib.outages.schemas import ComponentIn, IncidentIn, ResolveIn
+from chalicelib.rides import service as rides
+from chalicelib.rides.schemas import Cancellation
+from devstack.pump import sqs_event
 
 PAYEES = 200
 RIDES_PER_DRIVER = (1, 10, 100)
@@ -72,7 +68,7 @@ TARGET_TAKE_ROUND_TRIPS = 3
 
 
 @dataclass(frozen=True)
-class Computation:
+class Computation(Counted):
     """One run of the compute-entitlements job (and the queued chunks it left) over one program."""
 
     kind: str
@@ -83,46 +79,6 @@ class Computation:
     queued: int
     entitlements: int
     seconds: float
-
-    @property
-    def round_trips(self) -> int:
-        return len(self.calls)
-
-    @property
-    def items_read(self) -> int:
-        return sum(call.items_read for call in self.calls)
-
-
-@contextmanager
-def partition_moto_queries() -> Iterator[None]:
-    """Make moto answer a query on a table's own keys from that partition key's items alone.
-
-    moto's Table.query (without an index) sorts every item of the table on each call and then keeps one
-    partition's: with 200 drivers x 24 hourly buckets that is ~65 ms per query, so the wall time would
-    measure the emulator's table size. Like dispatch's `item_level_moto_rollback`, this changes the
-    emulator's cost only; what the app sends, what it gets back and what the counts see are unchanged.
-    """
-    original = MotoTable.query
-    signature = inspect.signature(original)
-
-    def query(table, *args, **kwargs):
-        arguments = signature.bind(table, *args, **kwargs).arguments
-        hash_key = arguments.get("hash_key")
-        if arguments.get("index_name") or hash_key is None:
-            return original(table, *args, **kwargs)
-        found = table.items.get(hash_key)
-        items = [] if found is None else list(found.values()) if table.range_key_attr else [found]
-        table.all_items = lambda: items  # shadows the method for this call only
-        try:
-            return original(table, *args, **kwargs)
-        finally:
-            del table.all_items
-
-    MotoTable.query = query
-    try:
-        yield
-    finally:
-        MotoTable.query = original
 
 
 # --- the incident and its program --------------------------------------------------------------------------
@@ -143,6 +99,11 @@ def create_program(incident_id: str, kind: str, params: dict) -> str:
 
 # --- payees, written straight into the tables --------------------------------------------------------------
 
+def driver_profile(driver_id: str, service: str) -> Driver:
+    """A driver of one service, created when the incident started."""
+    return Driver(driver_id, name=driver_id, services={service}, created_at=INCIDENT_START, updated_at=INCIDENT_START)
+
+
 def add_taxi_drivers(rng: random.Random, drivers: int, rides_per_driver: int) -> int:
     """Taxi drivers with their rides summed into hourly buckets; returns how many buckets were written."""
     slots = [day.replace(hour=hour) for day in (INCIDENT_START, INCIDENT_START - WEEK) for hour in WORKING_HOURS]
@@ -150,8 +111,7 @@ def add_taxi_drivers(rng: random.Random, drivers: int, rides_per_driver: int) ->
     with Driver.batch_write() as profiles, EarningsBucket.batch_write() as buckets:
         for number in range(drivers):
             driver_id = f"bench-taxi-{number:04d}"
-            profiles.save(Driver(driver_id, name=driver_id, services={"taxi"}, created_at=INCIDENT_START,
-                                 updated_at=INCIDENT_START))
+            profiles.save(driver_profile(driver_id, "taxi"))
             hourly: dict[datetime, list[int]] = {}
             for _ in range(rides_per_driver):
                 hour = rng.choice(slots)
@@ -172,8 +132,7 @@ def add_designated_drivers(rng: random.Random, drivers: int) -> int:
     with Driver.batch_write() as profiles, OnlineSession.batch_write() as sessions:
         for number in range(drivers):
             driver_id = f"bench-designated-{number:04d}"
-            profiles.save(Driver(driver_id, name=driver_id, services={"designated"}, created_at=INCIDENT_START,
-                                 updated_at=INCIDENT_START))
+            profiles.save(driver_profile(driver_id, "designated"))
             last_ended = INCIDENT_START - timedelta(minutes=rng.choice((10, 30, 120)))
             for days_ago in (2, 1, 0):
                 ended = last_ended - timedelta(days=days_ago)
@@ -191,10 +150,7 @@ def add_stranded_riders(rng: random.Random, riders: int) -> int:
         rider_id = f"bench-rider-{number:04d}"
         for _ in range(2 if number % 10 == 0 else 1):
             at = INCIDENT_START + timedelta(seconds=rng.uniform(60, (INCIDENT_END - INCIDENT_START).total_seconds()))
-            (pickup_lat, pickup_lng), (dropoff_lat, dropoff_lng) = seoul_point(rng), seoul_point(rng)
-            request = RideRequest.model_validate({"service": "taxi", "pickup": {"lat": pickup_lat, "lng": pickup_lng},
-                                                  "dropoff": {"lat": dropoff_lat, "lng": dropoff_lng}})
-            ride = rides.request_ride(rider_id, request, None, at - timedelta(seconds=30))
+            ride = rides.request_ride(rider_id, ride_request(rng), None, at - timedelta(seconds=30))
             rides.cancel(Caller(sub=rider_id, role="rider"), ride["ride_id"], Cancellation(), at)
             metrics.clear_metrics()  # otherwise powertools flushes EMF to stdout every 100 values
             written += 1
@@ -309,8 +265,8 @@ def print_vouchers(first: list[tuple[Call, ...]], again: list[tuple[Call, ...]],
     print(f"{'take':<10}{'round trips (mean / max)':>26}{'items read (mean / max)':>26}   typical operations")
     worst = 0
     for name, samples in (("first", first), ("repeated", again)):
-        trips = [len(calls) for calls in samples]
-        reads = [sum(call.items_read for call in calls) for calls in samples]
+        trips = [round_trips_of(calls) for calls in samples]
+        reads = [items_read_of(calls) for calls in samples]
         typical = Counter(", ".join(call.label for call in calls) for calls in samples).most_common(1)[0][0]
         worst = max(worst, *trips)
         print(f"{name:<10}{statistics.mean(trips):>17.2f} / {max(trips):<6}{statistics.mean(reads):>17.2f} / "

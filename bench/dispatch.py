@@ -2,49 +2,38 @@
 
 Runs `rides.service.request_ride` in-process against moto with the infra/ stack deployed, with
 1,000, 10,000 and 100,000 available taxi drivers spread over Seoul, and counts every DynamoDB call
-the request makes (PynamoDB's and powertools' idempotency alike) by wrapping botocore's
+the request makes (PynamoDB's and powertools' idempotency alike) with `bench.counting`'s wrapper of botocore's
 `BaseClient._make_api_call`. The fleet is written straight into the tables with batch writes.
 """
 
-import os
+import random
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2"})
-for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
-    os.environ.pop(_variable, None)
+from moto import mock_aws
 
-import copy  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
+from bench.counting import (
+    Call,
+    Counted,
+    counting_dynamodb,
+    deploy_stack,
+    item_level_moto_rollback,
+    recorded,
+    ride_request,
+    seoul_point,
+)
+from chalicelib.core.auth import Caller
+from chalicelib.core.observability import logger, metrics
+from chalicelib.drivers import rules
+from chalicelib.drivers.models import Driver, DriverSpot
+from chalicelib.rides import service as rides
+from chalicelib.rides.schemas import Cancellation
 
-import botocore.client  # noqa: E402
-from moto import mock_aws  # noqa: E402
-from moto.dynamodb import models as moto_dynamodb  # noqa: E402
-from moto.dynamodb.models.table import Table as MotoTable  # noqa: E402
-from pynamodb.models import Model  # noqa: E402
-
-from chalicelib.core.auth import Caller  # noqa: E402
-from chalicelib.core.aws import client as aws_client  # noqa: E402
-from chalicelib.core.config import get_settings  # noqa: E402
-from chalicelib.core.dynamo import connection as dynamo_connection  # noqa: E402
-from chalicelib.core.observability import logger, metrics  # noqa: E402
-from chalicelib.drivers import rules  # noqa: E402
-from chalicelib.drivers.models import Driver, DriverSpot  # noqa: E402
-from chalicelib.rides import service as rides  # noqa: E402
-from chalicelib.rides.schemas import Cancellation, RideRequest  # noqa: E402
-from devstack import cloud  # noqa: E402
-
-STACK_NAME = "o2o-mobility-bench"
 FLEETS = (1_000, 10_000, 100_000)
 REQUESTS_PER_FLEET = 30
-SEOUL_LAT = (37.45, 37.65)
-SEOUL_LNG = (126.85, 127.15)
 LOAD_BUDGET_S = 180          # the largest fleet step may take this long to write; beyond it the fleet is capped
 TARGET_ROUND_TRIPS = 6
 TARGET_ITEMS_RATIO = 1.2
@@ -52,15 +41,7 @@ START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class Call:
-    """One DynamoDB round trip: what it was and how many items it read."""
-
-    label: str
-    items_read: int
-
-
-@dataclass(frozen=True)
-class Sample:
+class Sample(Counted):
     """The DynamoDB calls of one `POST /rides`."""
 
     calls: tuple[Call, ...]
@@ -68,142 +49,8 @@ class Sample:
     offered: bool
 
     @property
-    def round_trips(self) -> int:
-        return len(self.calls)
-
-    @property
-    def items_read(self) -> int:
-        return sum(call.items_read for call in self.calls)
-
-    @property
     def operations(self) -> str:
         return ", ".join(call.label for call in self.calls)
-
-
-_recording: list[Call] | None = None
-
-
-def items_read(operation: str, response: dict) -> int:
-    """Items DynamoDB read to answer: scanned items of a query or scan, returned items of a get."""
-    if operation in ("Query", "Scan"):
-        return int(response.get("ScannedCount", response.get("Count", 0)))
-    if operation == "GetItem":
-        return 1 if "Item" in response else 0
-    if operation in ("BatchGetItem", "TransactGetItems"):
-        found = response.get("Responses", {})
-        return sum(len(items) for items in found.values()) if isinstance(found, dict) else len(found)
-    return 0
-
-
-def label(operation: str, params: dict) -> str:
-    """`Operation(table[.index])` with the stack prefix dropped, e.g. `Query(driver-spots.by_cell)`."""
-    if operation.startswith("Transact"):
-        return f"{operation}({len(params.get('TransactItems', []))} items)"
-    table = str(params.get("TableName", "")).removeprefix(f"{STACK_NAME}-")
-    index = params.get("IndexName")
-    return f"{operation}({table}.{index})" if index else f"{operation}({table})"
-
-
-@contextmanager
-def counting_dynamodb() -> Iterator[None]:
-    """Record every DynamoDB call of any botocore client into `_recording` while it is a list."""
-    original = botocore.client.BaseClient._make_api_call
-
-    def counted(client, operation: str, params: dict):
-        if _recording is None or client.meta.service_model.service_name != "dynamodb":
-            return original(client, operation, params)
-        response = {}
-        try:
-            response = original(client, operation, params)
-            return response
-        finally:
-            _recording.append(Call(label(operation, params), items_read(operation, response)))
-
-    botocore.client.BaseClient._make_api_call = counted
-    try:
-        yield
-    finally:
-        botocore.client.BaseClient._make_api_call = original
-
-
-@contextmanager
-def recorded() -> Iterator[list[Call]]:
-    """The DynamoDB calls made inside the block."""
-    global _recording
-    _recording = calls = []
-    try:
-        yield calls
-    finally:
-        _recording = None
-
-
-def _key_of(backend, operation: dict) -> dict:
-    """The primary key a TransactWriteItems operation names."""
-    if "Key" in operation:
-        return operation["Key"]
-    table = backend.get_table(operation["TableName"])
-    return {name: operation["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name}
-
-
-@contextmanager
-def item_level_moto_rollback() -> Iterator[None]:
-    """Make moto's TransactWriteItems back up only the items it writes, not whole tables.
-
-    moto deep-copies every table a transaction touches so it can roll back on failure: with 100,000
-    drivers that is seconds and hundreds of megabytes per transaction (the process ran out of 24 GB).
-    This changes the emulator's cost only; what the app sends and what the counts see is unchanged.
-    """
-    original = moto_dynamodb.DynamoDBBackend.transact_write_items
-    real_copy = moto_dynamodb.copy
-
-    class TablesAsIs:
-        """`copy` for moto's module: tables are not copied, everything else is."""
-
-        copy = staticmethod(real_copy.copy)
-
-        @staticmethod
-        def deepcopy(value, *args):
-            return value if isinstance(value, MotoTable) else real_copy.deepcopy(value, *args)
-
-    def transact_write_items(backend, transact_items: list[dict]) -> None:
-        saved = []
-        for item in transact_items:
-            for operation in item.values():
-                key = _key_of(backend, operation)
-                before = backend.get_item(operation["TableName"], key)
-                saved.append((operation["TableName"], key, before.to_json()["Attributes"] if before else None))
-        try:
-            return original(backend, transact_items)
-        except Exception:
-            for table_name, key, attributes in reversed(saved):
-                backend.delete_item(table_name, key)
-                if attributes is not None:
-                    backend.put_item(table_name, copy.deepcopy(attributes))
-            raise
-
-    moto_dynamodb.copy, moto_dynamodb.DynamoDBBackend.transact_write_items = TablesAsIs, transact_write_items
-    try:
-        yield
-    finally:
-        moto_dynamodb.copy, moto_dynamodb.DynamoDBBackend.transact_write_items = real_copy, original
-
-
-def deploy_stack() -> None:
-    """The infra/ tables in moto, their names in the environment, and no stale cached clients."""
-    os.environ.update(cloud.deploy(stack_name=STACK_NAME))
-    get_settings.cache_clear()
-    aws_client.cache_clear()
-    dynamo_connection.cache_clear()
-    models = list(Model.__subclasses__())
-    while models:
-        model = models.pop()
-        model._connection = None
-        models.extend(model.__subclasses__())
-
-
-def seoul_point(rng: random.Random) -> tuple[float, float]:
-    """A random position inside the Seoul box."""
-    return round(rng.uniform(*SEOUL_LAT), 6), round(rng.uniform(*SEOUL_LNG), 6)
 
 
 def add_drivers(rng: random.Random, first: int, last: int) -> None:
@@ -229,13 +76,6 @@ def grow_fleet(rng: random.Random, current: int, wanted: int, rate: float | None
     add_drivers(rng, current, target)
     elapsed = time.perf_counter() - started
     return target, (target - current) / elapsed if elapsed > 0 else float("inf")
-
-
-def ride_request(rng: random.Random) -> RideRequest:
-    """A taxi from one random Seoul point to another."""
-    (pickup_lat, pickup_lng), (dropoff_lat, dropoff_lng) = seoul_point(rng), seoul_point(rng)
-    return RideRequest.model_validate({"service": "taxi", "pickup": {"lat": pickup_lat, "lng": pickup_lng},
-                                       "dropoff": {"lat": dropoff_lat, "lng": dropoff_lng}})
 
 
 def dispatch_once(rng: random.Random, name: str, keyed: bool, now: datetime) -> Sample:

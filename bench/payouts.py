@@ -3,41 +3,36 @@
 In-process moto with the infra/ stack. The approved claims are written straight into the claims table (as
 the compute-entitlements job leaves them); the round is created and approved through `payouts.service`, and
 its chunk messages are delivered from SQS to the app's queue handler the way the local pump does. Every
-DynamoDB call is counted with `bench.dispatch`'s botocore wrapper. Two rows: rider credits (wallets) and
+DynamoDB call is counted with `bench.counting`'s botocore wrapper. Two rows: rider credits (wallets) and
 business damage payouts (bank transfers through the transfer provider).
 """
 
-import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2"})
-for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
-    os.environ.pop(_variable, None)
+from moto import mock_aws
 
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-
-from moto import mock_aws  # noqa: E402
-
-from bench.dispatch import (  # noqa: E402
+from bench.counting import (
     STACK_NAME,
     counting_dynamodb,
     deploy_stack,
     item_level_moto_rollback,
+    items_read_of,
     recorded,
+    round_trips_of,
 )
-from chalicelib.compensation import service as compensation  # noqa: E402
-from chalicelib.compensation.models import Claim, Program  # noqa: E402
-from chalicelib.core import clock  # noqa: E402
-from chalicelib.core.auth import Caller  # noqa: E402
-from chalicelib.core.observability import logger  # noqa: E402
-from chalicelib.payouts import service as payouts  # noqa: E402
-from chalicelib.payouts.models import LedgerEntry  # noqa: E402
-from chalicelib.payouts.schemas import RoundIn  # noqa: E402
-from devstack import cloud  # noqa: E402
-from devstack.pump import Pump  # noqa: E402
+from chalicelib.compensation import service as compensation
+from chalicelib.compensation.models import Claim, Program
+from chalicelib.core import clock
+from chalicelib.core.auth import Caller
+from chalicelib.core.observability import logger
+from chalicelib.payouts import service as payouts
+from chalicelib.payouts.models import LedgerEntry
+from chalicelib.payouts.schemas import RoundIn
+from devstack import cloud
+from devstack.pump import Pump
 
 ROWS = (("rider_credit", 10_000), ("business_claims", 2_000))
 AMOUNT_KRW = 3_000
@@ -89,8 +84,8 @@ def pay(kind: str, count: int, app) -> Row:
     paid = payouts.round_detail(created["round_id"])
     ledger_sum = sum(int(e.amount_krw) for e in LedgerEntry.by_program.query(program_id))
     operations = Counter(call.label.split("(")[0] for call in paying)
-    return Row(kind, paid["paid_count"], created["chunk_count"], len(creating), len(paying),
-               operations["TransactWriteItems"], sum(call.items_read for call in paying), elapsed,
+    return Row(kind, paid["paid_count"], created["chunk_count"], round_trips_of(creating), round_trips_of(paying),
+               operations["TransactWriteItems"], items_read_of(paying), elapsed,
                ledger_sum == paid["total_krw"] == count * AMOUNT_KRW and paid["status"] == "paid", operations)
 
 

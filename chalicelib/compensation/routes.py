@@ -1,11 +1,17 @@
 """Routes of compensation programs, business claims and vouchers, and the intake and entitlement jobs."""
 
-from chalicelib.compensation.schemas import ClaimIn, ClaimListQuery, DocumentsIn, ExtendIn, ProgramIn, ReviewIn
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
 from chalicelib.core.lazy import lazy_module
-from chalicelib.core.schemas import PageQuery
+
+if TYPE_CHECKING:
+    from chalicelib.compensation.schemas import ClaimIn, ClaimListQuery, DocumentsIn, ExtendIn, ProgramIn, ReviewIn
+    from chalicelib.core.schemas import PageQuery
 
 service = lazy_module("chalicelib.compensation.service")
 entitlements = lazy_module("chalicelib.compensation.entitlements")
@@ -14,7 +20,7 @@ compensation = ApiBlueprint(__name__)
 ADMIN, BUSINESS, RIDER = ["admin"], ["business"], ["rider"]
 
 
-@compensation.route("/programs", methods=["POST"], roles=ADMIN, body=ProgramIn, status=201)
+@compensation.route("/programs", methods=["POST"], roles=ADMIN, body="ProgramIn", status=201)
 def create_program(caller: Caller, body: ProgramIn):
     """Set up a compensation program for an incident: `kind` decides which `params` it takes."""
     return service.create_program(caller, body, clock.now())
@@ -26,13 +32,13 @@ def get_program(program_id: str):
     return service.program_detail(program_id)
 
 
-@compensation.route("/programs/{program_id}/extend", methods=["POST"], roles=ADMIN, body=ExtendIn)
+@compensation.route("/programs/{program_id}/extend", methods=["POST"], roles=ADMIN, body="ExtendIn")
 def extend(program_id: str, caller: Caller, body: ExtendIn):
     """Extend the claim intake (at most three times)."""
     return service.extend_intake(caller, program_id, body, clock.now())
 
 
-@compensation.route("/programs/{program_id}/claims", methods=["POST"], roles=BUSINESS, body=ClaimIn, status=201)
+@compensation.route("/programs/{program_id}/claims", methods=["POST"], roles=BUSINESS, body="ClaimIn", status=201)
 def file_claim(program_id: str, caller: Caller, body: ClaimIn, idempotency_key: str | None):
     """File a damage claim (or apply for message cash) for your own business.
 
@@ -41,7 +47,7 @@ def file_claim(program_id: str, caller: Caller, body: ClaimIn, idempotency_key: 
     return service.file_claim(caller, program_id, body, idempotency_key, clock.now())
 
 
-@compensation.route("/programs/{program_id}/claims", methods=["GET"], roles=ADMIN, query=ClaimListQuery)
+@compensation.route("/programs/{program_id}/claims", methods=["GET"], roles=ADMIN, query="ClaimListQuery")
 def list_claims(program_id: str, query: ClaimListQuery):
     """The program's claims in one `?status=` (default `submitted`), in filing order."""
     return service.list_claims(program_id, query)
@@ -53,19 +59,19 @@ def get_claim(claim_id: str, caller: Caller):
     return service.claim_for(caller, claim_id)
 
 
-@compensation.route("/claims/{claim_id}/documents", methods=["POST"], roles=BUSINESS, body=DocumentsIn)
+@compensation.route("/claims/{claim_id}/documents", methods=["POST"], roles=BUSINESS, body="DocumentsIn")
 def add_documents(claim_id: str, caller: Caller, body: DocumentsIn):
     """Send the documents a reviewer asked for; the claim returns to review."""
     return service.supplement(caller, claim_id, body, clock.now())
 
 
-@compensation.route("/claims/{claim_id}/review", methods=["POST"], roles=ADMIN, body=ReviewIn)
+@compensation.route("/claims/{claim_id}/review", methods=["POST"], roles=ADMIN, body="ReviewIn")
 def review(claim_id: str, caller: Caller, body: ReviewIn):
     """Approve, reject (with a reason) or ask for documents."""
     return service.review(caller, claim_id, body, clock.now())
 
 
-@compensation.route("/me/claims", methods=["GET"], roles=["business", "driver", "rider"], query=PageQuery)
+@compensation.route("/me/claims", methods=["GET"], roles=["business", "driver", "rider"], query="PageQuery")
 def my_claims(caller: Caller, query: PageQuery):
     """Your claims and entitlements across programs, newest first."""
     return service.my_claims(caller, query)
@@ -77,7 +83,7 @@ def take_vouchers(program_id: str, caller: Caller):
     return service.take_vouchers(caller.sub, program_id, clock.now())
 
 
-@compensation.route("/me/vouchers", methods=["GET"], roles=RIDER, query=PageQuery)
+@compensation.route("/me/vouchers", methods=["GET"], roles=RIDER, query="PageQuery")
 def my_vouchers(caller: Caller, query: PageQuery):
     """The vouchers you took."""
     return service.my_vouchers(caller.sub, query)

@@ -2,9 +2,12 @@
 
 A domain declares its routes on an `ApiBlueprint`:
 
-    @rides.route("/rides", methods=["POST"], roles=["rider"], body=RideRequest, status=201)
+    @rides.route("/rides", methods=["POST"], roles=["rider"], body="RideRequest", status=201)
     def request_ride(caller: Caller, body: RideRequest):
         return service.request_ride(caller, body)
+
+Models are named by their name in the domain's `schemas` module and resolved on the first request, so
+a Lambda's cold start imports neither pydantic nor the schemas (routes import them for type checking only).
 
 The wrapper checks the caller's role (403), parses the body and query with pydantic (400 naming
 each field at fault), passes `caller`, `body`, `query` and `idempotency_key` (the `Idempotency-Key`
@@ -13,15 +16,16 @@ to the audit log, and turns every error into API.md's body by class.
 """
 
 import functools
+import importlib
 import inspect
 import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, Rate, Response
-from pydantic import BaseModel, ValidationError
 
 from chalicelib.core import clock
 from chalicelib.core.auth import Caller, jwt_authorizer
@@ -33,7 +37,13 @@ from chalicelib.core.observability import logger
 from chalicelib.core.tasks import register_task
 
 JSON_HEADERS = {"Content-Type": "application/json"}
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
+# A route's body, query or answer model: the class, or its name in the domain's schemas module. Names keep
+# pydantic and the schemas out of a Lambda's cold start; they are resolved on the first request.
+ModelRef = type["BaseModel"] | str
 # Bodies are parsed as JSON whatever the client declared: `curl -d '{...}'` says form-urlencoded.
 LENIENT_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
 audit = lazy_module("chalicelib.core.audit")  # PynamoDB: loaded with the first audited action
@@ -45,9 +55,10 @@ class RouteSpec:
     """What a route promises, for the wrapper and for the OpenAPI document."""
 
     roles: frozenset[str] | None
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    body: ModelRef | None = None
+    query: ModelRef | None = None
+    response: ModelRef | None = None
+    schemas: str = ""
     status: int = 200
     summary: str = ""
     errors: tuple[int, ...] = field(default=())
@@ -57,14 +68,36 @@ class RouteSpec:
     def public(self) -> bool:
         return self.roles is None
 
+    @property
+    def body_model(self) -> type["BaseModel"] | None:
+        return _model(self.schemas, self.body)
+
+    @property
+    def query_model(self) -> type["BaseModel"] | None:
+        return _model(self.schemas, self.query)
+
+    @property
+    def response_model(self) -> type["BaseModel"] | None:
+        return _model(self.schemas, self.response)
+
+
+@cache
+def _model(schemas: str, ref: ModelRef | None) -> type["BaseModel"] | None:
+    if ref is None or not isinstance(ref, str):
+        return ref
+    return getattr(importlib.import_module(schemas), ref)
+
 
 class ApiBlueprint(Blueprint):
     """A Chalice Blueprint whose routes are authorised, validated and error-mapped."""
 
-    def route(self, path: str, *, roles: Iterable[str] | None, body: type[BaseModel] | None = None,
-              query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+    def route(self, path: str, *, roles: Iterable[str] | None, body: ModelRef | None = None,
+              query: ModelRef | None = None, response: ModelRef | None = None,
               status: int = 200, **kwargs: Any) -> Callable:
-        """Register a route. `roles=None` makes it public (no token); otherwise a token is required."""
+        """Register a route. `roles=None` makes it public (no token); otherwise a token is required.
+
+        `body`, `query` and `response` name models of the domain's `schemas` module (or are the classes).
+        """
         spec_roles = None if roles is None else frozenset(roles)
         if spec_roles is not None:
             kwargs.setdefault("authorizer", jwt_authorizer)
@@ -73,6 +106,7 @@ class ApiBlueprint(Blueprint):
 
         def decorate(view: Callable) -> Callable:
             spec = RouteSpec(roles=spec_roles, body=body, query=query, response=response, status=status,
+                             schemas=self._import_name.rpartition(".")[0] + ".schemas",
                              summary=inspect.getdoc(view) or "",
                              idempotent="idempotency_key" in inspect.signature(view).parameters)
             return register(self._api_view(view, spec, path))
@@ -162,14 +196,16 @@ def _authorised_caller(request, roles: frozenset[str]) -> Caller:
 def _inputs(request, spec: RouteSpec, caller: Caller | None) -> dict[str, Any]:
     inputs: dict[str, Any] = {"caller": caller, "idempotency_key": request.headers.get("idempotency-key")}
     if spec.query is not None:
-        inputs["query"] = parse_query(spec.query, request.query_params or {})
+        inputs["query"] = parse_query(spec.query_model, request.query_params or {})
     if spec.body is not None:
-        inputs["body"] = parse_body(spec.body, request.raw_body)
+        inputs["body"] = parse_body(spec.body_model, request.raw_body)
     return inputs
 
 
 def parse_body(model: type[M], raw: bytes | None) -> M:
     """Validate a JSON request body against `model`; 400 names every field at fault."""
+    from pydantic import ValidationError
+
     if not raw or not raw.strip():
         try:
             return model.model_validate({})  # every field optional: no body means "all defaults"
@@ -192,6 +228,8 @@ def parse_query(model: type[M], params: dict[str, str]) -> M:
 def parse_part(model: type[M], document: dict, at: str) -> M:
     """Validate a part of a body whose shape depends on another field (e.g. a program's `params` by `kind`);
     400 names each field at fault under `at` (`params.tiers`)."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(document, strict=False)
     except ValidationError as exc:
@@ -200,6 +238,8 @@ def parse_part(model: type[M], document: dict, at: str) -> M:
 
 
 def _validated(model: type[M], document: dict | bytes, strict: bool) -> M:
+    from pydantic import ValidationError
+
     try:
         if isinstance(document, bytes):
             return model.model_validate_json(document, strict=strict)
@@ -212,7 +252,7 @@ def _validated(model: type[M], document: dict | bytes, strict: bool) -> M:
 def _as_response(result: Any, status: int) -> Response:
     if isinstance(result, Response):
         return result
-    if isinstance(result, BaseModel):
+    if hasattr(result, "model_dump"):  # a pydantic model (not imported here: it stays off the cold start)
         result = result.model_dump(mode="json")
     return Response(body=result, status_code=status, headers=JSON_HEADERS)
 

@@ -30,7 +30,7 @@ def openapi_document(app: Chalice, server_url: str = "/") -> dict[str, Any]:
     """Every route of `app` with its roles, parameters, body and answers."""
     specs = [(path, method.lower(), entry, entry.view_function.api_spec)
              for path, methods in sorted(app.routes.items()) for method, entry in sorted(methods.items())]
-    models = {m for *_, spec in specs for m in (spec.body, spec.response) if m is not None}
+    models = {m for *_, spec in specs for m in (spec.body_model, spec.response_model) if m is not None}
     refs, defs = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
                                     ref_template=REF)
     schemas = {"Error": ERROR_SCHEMA, **defs.get("$defs", {})}
@@ -55,7 +55,7 @@ def _operation(name: str, path_args: list[str], spec: RouteSpec, refs: dict) -> 
         operation["description"] = description.strip()
     parameters = [{"name": arg, "in": "path", "required": True, "schema": {"type": "string"}} for arg in path_args]
     if spec.query is not None:
-        parameters += _query_parameters(spec.query)
+        parameters += _query_parameters(spec.query_model)
     if spec.idempotent:
         parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                            "description": "A retry with the same key and body returns the first answer and changes "
@@ -65,10 +65,10 @@ def _operation(name: str, path_args: list[str], spec: RouteSpec, refs: dict) -> 
         operation["parameters"] = parameters
     if spec.body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": refs[(spec.body, "validation")]}}}
+            "schema": refs[(spec.body_model, "validation")]}}}
     answer: dict[str, Any] = {"description": "OK"}
     if spec.response is not None:
-        answer["content"] = {"application/json": {"schema": refs[(spec.response, "validation")]}}
+        answer["content"] = {"application/json": {"schema": refs[(spec.response_model, "validation")]}}
     operation["responses"] = {
         str(spec.status): answer,
         "4XX": {"description": "API.md's error body",

@@ -29,7 +29,7 @@ class Point(Input):
 class PageQuery(BaseModel):
     """`?limit=&cursor=` of every list."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None

@@ -1,12 +1,18 @@
 """Drivers' own routes: profile, online status, location and earnings."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
 from chalicelib.core.errors import invalid_field
 from chalicelib.core.lazy import lazy_module
-from chalicelib.core.schemas import Point
-from chalicelib.drivers.schemas import DriverOut, DriverProfileIn, DriverStatusIn, EarningsOut, EarningsQuery
+
+if TYPE_CHECKING:
+    from chalicelib.core.schemas import Point
+    from chalicelib.drivers.schemas import DriverProfileIn, DriverStatusIn, EarningsQuery
 
 service = lazy_module("chalicelib.drivers.service")
 
@@ -14,31 +20,31 @@ drivers = ApiBlueprint(__name__)
 DRIVER = ["driver"]
 
 
-@drivers.route("/drivers/me", methods=["PUT"], roles=DRIVER, body=DriverProfileIn, response=DriverOut)
+@drivers.route("/drivers/me", methods=["PUT"], roles=DRIVER, body="DriverProfileIn", response="DriverOut")
 def save_profile(caller: Caller, body: DriverProfileIn):
     """Create or update the caller's driver profile."""
     return service.save_profile(caller.sub, body, clock.now())
 
 
-@drivers.route("/drivers/me", methods=["GET"], roles=DRIVER, response=DriverOut)
+@drivers.route("/drivers/me", methods=["GET"], roles=DRIVER, response="DriverOut")
 def my_profile(caller: Caller):
     """The caller's profile, status and rolling rating."""
     return service.profile(caller.sub)
 
 
-@drivers.route("/drivers/me/status", methods=["POST"], roles=DRIVER, body=DriverStatusIn, response=DriverOut)
+@drivers.route("/drivers/me/status", methods=["POST"], roles=DRIVER, body="DriverStatusIn", response="DriverOut")
 def set_status(caller: Caller, body: DriverStatusIn):
     """Go online at a position (listed for dispatch) or offline."""
     return service.set_status(caller.sub, body, clock.now())
 
 
-@drivers.route("/drivers/me/location", methods=["PUT"], roles=DRIVER, body=Point, response=DriverOut)
+@drivers.route("/drivers/me/location", methods=["PUT"], roles=DRIVER, body="Point", response="DriverOut")
 def update_location(caller: Caller, body: Point):
     """Report the caller's current position."""
     return service.update_location(caller.sub, body.lat, body.lng, clock.now())
 
 
-@drivers.route("/drivers/me/earnings", methods=["GET"], roles=DRIVER, query=EarningsQuery, response=EarningsOut)
+@drivers.route("/drivers/me/earnings", methods=["GET"], roles=DRIVER, query="EarningsQuery", response="EarningsOut")
 def my_earnings(caller: Caller, query: EarningsQuery):
     """What the caller earned between `from` and `to` (UTC hours, from the hourly buckets)."""
     if query.to < query.from_:

@@ -1,13 +1,19 @@
 """Outage routes: components and heartbeats, incidents, the public status page, and the detector job."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from chalice import Response
 
 from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
 from chalicelib.core.lazy import lazy_module
-from chalicelib.outages.schemas import ComponentIn, IncidentIn, IncidentListQuery, ResolveIn
 from chalicelib.outages.status_page import render_status_page
+
+if TYPE_CHECKING:
+    from chalicelib.outages.schemas import ComponentIn, IncidentIn, IncidentListQuery, ResolveIn
 
 service = lazy_module("chalicelib.outages.service")
 
@@ -16,7 +22,7 @@ ADMIN = ["admin"]
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=30"}
 
 
-@outages.route("/components", methods=["POST"], roles=ADMIN, body=ComponentIn, status=201)
+@outages.route("/components", methods=["POST"], roles=ADMIN, body="ComponentIn", status=201)
 def register_component(caller: Caller, body: ComponentIn):
     """Watch a component by an HTTP(S) probe and/or a heartbeat timeout."""
     return service.register_component(body, clock.now())
@@ -42,13 +48,13 @@ def status_page():
                     headers={"Content-Type": "text/html; charset=utf-8", **PUBLIC_CACHE})
 
 
-@outages.route("/incidents", methods=["GET"], roles=ADMIN, query=IncidentListQuery)
+@outages.route("/incidents", methods=["GET"], roles=ADMIN, query="IncidentListQuery")
 def list_incidents(query: IncidentListQuery):
     """Open incidents, then resolved ones, newest first."""
     return service.list_incidents(query, clock.now())
 
 
-@outages.route("/incidents", methods=["POST"], roles=ADMIN, body=IncidentIn, status=201)
+@outages.route("/incidents", methods=["POST"], roles=ADMIN, body="IncidentIn", status=201)
 def declare_incident(caller: Caller, body: IncidentIn):
     """Declare an incident by hand."""
     return service.declare_incident(caller, body, clock.now())
@@ -60,7 +66,7 @@ def get_incident(incident_id: str):
     return service.incident_for(incident_id, clock.now())
 
 
-@outages.route("/incidents/{incident_id}/resolve", methods=["POST"], roles=ADMIN, body=ResolveIn)
+@outages.route("/incidents/{incident_id}/resolve", methods=["POST"], roles=ADMIN, body="ResolveIn")
 def resolve_incident(incident_id: str, caller: Caller, body: ResolveIn):
     """Resolve an open incident (at `resolved_at`, default now)."""
     return service.resolve_incident(caller, incident_id, body, clock.now())

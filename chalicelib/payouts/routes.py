@@ -1,5 +1,9 @@
 """Routes of payout rounds, the ledger, wallets, the final report and the audit log."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from chalice import Response
 
 from chalicelib.core import clock
@@ -7,14 +11,16 @@ from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
 from chalicelib.core.lazy import lazy_module
 from chalicelib.payouts.report import report_html
-from chalicelib.payouts.schemas import AuditQuery, LedgerQuery, ReportQuery, RoundIn
+
+if TYPE_CHECKING:
+    from chalicelib.payouts.schemas import AuditQuery, LedgerQuery, ReportQuery, RoundIn
 
 service = lazy_module("chalicelib.payouts.service")
 payouts = ApiBlueprint(__name__)
 ADMIN = ["admin"]
 
 
-@payouts.route("/payouts", methods=["POST"], roles=ADMIN, body=RoundIn, status=201)
+@payouts.route("/payouts", methods=["POST"], roles=ADMIN, body="RoundIn", status=201)
 def create_round(caller: Caller, body: RoundIn, idempotency_key: str | None):
     """Cut a payout round: the program's next approved, unpaid claims (in filing then review order).
 
@@ -41,7 +47,7 @@ def get_round(round_id: str):
     return service.round_detail(round_id)
 
 
-@payouts.route("/programs/{program_id}/report", methods=["GET"], roles=ADMIN, query=ReportQuery)
+@payouts.route("/programs/{program_id}/report", methods=["GET"], roles=ADMIN, query="ReportQuery")
 def report(program_id: str, query: ReportQuery):
     """The program's final report; `?format=html` renders it for people, with charts."""
     document = service.program_report(program_id, clock.now())
@@ -50,7 +56,7 @@ def report(program_id: str, query: ReportQuery):
     return document
 
 
-@payouts.route("/ledger", methods=["GET"], roles=ADMIN, query=LedgerQuery)
+@payouts.route("/ledger", methods=["GET"], roles=ADMIN, query="LedgerQuery")
 def ledger(query: LedgerQuery):
     """Every payment of a program: one entry per paid claim."""
     return service.ledger(query)
@@ -62,7 +68,7 @@ def my_wallet(caller: Caller):
     return service.wallet_of(caller.sub)
 
 
-@payouts.route("/audit", methods=["GET"], roles=ADMIN, query=AuditQuery)
+@payouts.route("/audit", methods=["GET"], roles=ADMIN, query="AuditQuery")
 def audit_log(query: AuditQuery):
     """Who did what, when: one UTC day (`?day=`, default today), oldest first."""
     return service.audit_log(query.day or clock.now().date(), query.limit, query.cursor)

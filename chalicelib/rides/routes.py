@@ -1,10 +1,22 @@
 """Ride routes: riders request, cancel, rate and complain; drivers see offers and drive rides."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
 from chalicelib.core.lazy import lazy_module
-from chalicelib.rides.schemas import Cancellation, ComplaintIn, Completion, Offers, RatingIn, RideCreated, RideRequest
+
+if TYPE_CHECKING:
+    from chalicelib.rides.schemas import (
+        Cancellation,
+        ComplaintIn,
+        Completion,
+        RatingIn,
+        RideRequest,
+    )
 
 service = lazy_module("chalicelib.rides.service")
 
@@ -12,7 +24,7 @@ rides = ApiBlueprint(__name__)
 RIDER, DRIVER = ["rider"], ["driver"]
 
 
-@rides.route("/rides", methods=["POST"], roles=RIDER, body=RideRequest, response=RideCreated, status=201)
+@rides.route("/rides", methods=["POST"], roles=RIDER, body="RideRequest", response="RideCreated", status=201)
 def request_ride(caller: Caller, body: RideRequest, idempotency_key: str | None):
     """Request a taxi or designated-driver ride; it is offered to the nearest available driver at once.
 
@@ -27,7 +39,7 @@ def get_ride(ride_id: str, caller: Caller):
     return service.ride_for(caller, ride_id, clock.now())
 
 
-@rides.route("/drivers/me/offers", methods=["GET"], roles=DRIVER, response=Offers)
+@rides.route("/drivers/me/offers", methods=["GET"], roles=DRIVER, response="Offers")
 def my_offers(caller: Caller):
     """The offer the caller holds (at most one), until it expires."""
     return {"items": service.offers_for(caller.sub, clock.now()), "next": None}
@@ -57,25 +69,25 @@ def start_ride(ride_id: str, caller: Caller):
     return service.start(caller.sub, ride_id, clock.now())
 
 
-@rides.route("/rides/{ride_id}/complete", methods=["POST"], roles=DRIVER, body=Completion)
+@rides.route("/rides/{ride_id}/complete", methods=["POST"], roles=DRIVER, body="Completion")
 def complete_ride(ride_id: str, caller: Caller, body: Completion):
     """End the ride; the answer holds the fare breakdown."""
     return service.complete(caller.sub, ride_id, body, clock.now())
 
 
-@rides.route("/rides/{ride_id}/cancel", methods=["POST"], roles=["rider", "driver"], body=Cancellation)
+@rides.route("/rides/{ride_id}/cancel", methods=["POST"], roles=["rider", "driver"], body="Cancellation")
 def cancel_ride(ride_id: str, caller: Caller, body: Cancellation):
     """The ride's rider or driver cancels it before it starts."""
     return service.cancel(caller, ride_id, body, clock.now())
 
 
-@rides.route("/rides/{ride_id}/rating", methods=["POST"], roles=RIDER, body=RatingIn, status=201)
+@rides.route("/rides/{ride_id}/rating", methods=["POST"], roles=RIDER, body="RatingIn", status=201)
 def rate_ride(ride_id: str, caller: Caller, body: RatingIn):
     """The ride's rider rates a completed ride, once."""
     return service.rate(caller.sub, ride_id, body, clock.now())
 
 
-@rides.route("/rides/{ride_id}/complaints", methods=["POST"], roles=RIDER, body=ComplaintIn, status=201)
+@rides.route("/rides/{ride_id}/complaints", methods=["POST"], roles=RIDER, body="ComplaintIn", status=201)
 def complain(ride_id: str, caller: Caller, body: ComplaintIn):
     """The ride's rider complains about its driver."""
     return service.complain(caller.sub, ride_id, body, clock.now())
