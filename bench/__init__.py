@@ -7,6 +7,7 @@ profile taken from the shell, set before boto3 or the app are imported, so the b
 import os
 
 os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2"})
+                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2",
+                   "POWERTOOLS_METRICS_DISABLED": "true"})  # the app's EMF lines would interleave with the tables
 for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
     os.environ.pop(_variable, None)
