@@ -100,7 +100,7 @@ def _two_weeks_of_rides(rng: random.Random, size: Scale, taxi: list[str], daeri:
     """(completed at, service, driver index, rider) in time order: daily rides, and busy same hours a week before."""
     rides = []
     for day in range(14):
-        for _ in range(size.of(6)):
+        for _ in range(size.of(3)):
             at = FIRST_DAY.replace(hour=0, minute=0) + timedelta(days=day, minutes=rng.randrange(60, 23 * 60))
             service = rng.choice(["taxi", "taxi", "designated"])
             drivers = taxi if service == "taxi" else daeri
@@ -202,7 +202,7 @@ def _compensation(api: Api, rng: random.Random, size: Scale, incident_id: str, r
     api.travel_to(datetime(2022, 10, 20, 9, tzinfo=UTC))
     opens, closes = datetime(2022, 10, 24, tzinfo=UTC), datetime(2022, 11, 24, tzinfo=UTC)
     kinds = {"business_claims": {"intake_opens_at": _iso(opens), "intake_closes_at": _iso(closes),
-                                 "budget_krw": 60_000_000},
+                                 "budget_krw": 70_000_000},
              "driver_income": {"service": "taxi", "multiplier": 1.0},
              "driver_support": {"service": "designated", "amount_krw": 50_000},
              "rider_credit": {"amount_krw": 3_000}, "voucher": {"items": VOUCHER_ITEMS},
@@ -308,7 +308,7 @@ def _loss(rng: random.Random, meets_criteria: bool) -> int:
         return rng.choice([300_000, rng.randrange(5, 30) * 10_000])
     if band < 0.75:
         return rng.choice([500_000, 300_001, rng.randrange(31, 50) * 10_000])
-    return rng.randrange(60, 300) * 10_000
+    return rng.randrange(60, 260) * 10_000
 
 
 def _decision(rng: random.Random, loss: int, meets_criteria: bool) -> dict:
