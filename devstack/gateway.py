@@ -48,6 +48,10 @@ def gateway_answer(error: LocalGatewayException) -> tuple[int, dict[str, str], b
 class LocalRequestHandler(ChaliceRequestHandler):
     """Chalice's local HTTP handler, answering gateway refusals as infra/ configures them."""
 
+    # Headers and body go out in separate writes; with Nagle's algorithm the body waits for the client's
+    # delayed ACK, which added ~40 ms to every local request.
+    disable_nagle_algorithm = True
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         status, headers, body = gateway_answer(error)
         self._send_http_response(status, headers, body)

@@ -1,7 +1,9 @@
 """The `compute-entitlements` job: what drivers and riders are owed after an outage, without anyone asking.
 
-A program is computed in chunks of payees. The job runs the first few chunks itself and hands the rest
-to the work queue one chunk per message, each message naming where the next chunk starts. A chunk is
+A program is computed in chunks of payees, along chains: one, or for a large fleet one per parallel
+segment of the drivers table. The job runs the first few chunks itself and hands the rest to the work
+queue one chunk per message, each message naming where its chain's next chunk starts; the last chain
+to end marks the program computed. A chunk is
 idempotent: entitlement ids derive from (program, payee), existing ones are skipped, and new ones are
 written in one transaction with the program's counters, so running a chunk twice changes nothing.
 """
@@ -43,21 +45,25 @@ def compute_entitlements(now: datetime) -> dict:
         if ended_at is None:
             summary["waiting"].append(program.program_id)
             continue
-        if not _start(program, ended_at, now):
+        chains = _first_cursors(program)
+        if not _start(program, ended_at, len(chains), now):
             continue  # another run took it
-        cursor, written = None, 0
-        for _ in range(INLINE_CHUNKS):
-            added, cursor = compute_chunk(program, cursor, now)
-            written += added
-            if cursor is None:
+        for _ in range(INLINE_CHUNKS):        # the first chunks here, the chains taking turns
+            if not chains:
                 break
-        summary["entitlements"] += written
-        if cursor is None:
-            _finish(program, now)
-            summary["computed"].append(program.program_id)
-        else:
-            enqueue(TASK, [{"program_id": program.program_id, "cursor": cursor}])
+            chain, cursor = chains.pop(0)
+            added, cursor = compute_chunk(program, cursor, now)
+            summary["entitlements"] += added
+            if cursor is None:
+                _chain_done(program, chain, now)
+            else:
+                chains.append((chain, cursor))
+        if chains:
+            enqueue(TASK, [{"program_id": program.program_id, "chain": chain, "cursor": cursor}
+                           for chain, cursor in chains])
             summary["queued"].append(program.program_id)
+        else:
+            summary["computed"].append(program.program_id)
     return summary
 
 
@@ -74,13 +80,13 @@ def continue_computing(payload: dict) -> None:
     program = compensation.program_of(payload["program_id"])
     if program.status != "computing":
         return  # computed already (a redelivered message)
-    now = clock_now()
+    now, chain = clock_now(), payload.get("chain", "0")
     _, cursor = compute_chunk(program, payload["cursor"], now)
     if cursor is None:
-        _finish(program, now)
+        _chain_done(program, chain, now)
     else:
         program.update(actions=[Program.due_key.set(f"{sort_key(now)}#{program.program_id}")])  # still going
-        enqueue(TASK, [{"program_id": program.program_id, "cursor": cursor}])
+        enqueue(TASK, [{"program_id": program.program_id, "chain": chain, "cursor": cursor}])
 
 
 
@@ -119,6 +125,7 @@ def _stranded_riders(program: Program, cursor: dict | None) -> Chunk:
     return [(r, amount, {"unserved_ride_in_window": True}) for r in rider_ids], next_cursor
 
 
+DRIVER_KINDS = (ProgramKind.DRIVER_INCOME, ProgramKind.DRIVER_SUPPORT)
 CHUNKS: dict[ProgramKind, Callable[[Program, dict | None], Chunk]] = {
     ProgramKind.DRIVER_INCOME: _lost_income, ProgramKind.DRIVER_SUPPORT: _support,
     ProgramKind.RIDER_CREDIT: _stranded_riders,
@@ -153,12 +160,28 @@ def _once_per_payee(owed: list[Owed]) -> list[Owed]:
     return list({payee: (payee, amount, basis) for payee, amount, basis in reversed(owed)}.values())
 
 
-def _start(program: Program, ended_at: datetime, now: datetime) -> bool:
+def _first_cursors(program: Program) -> list[tuple[str, dict | None]]:
+    """(chain, cursor) to start from: one chain, or a large fleet scanned in parallel segments."""
+    segments = drivers.scan_segments() if program.kind in DRIVER_KINDS else 1
+    if segments == 1:
+        return [("0", None)]
+    return [(str(n), {"segment": n, "of": segments, "key": None}) for n in range(segments)]
+
+
+def _chain_done(program: Program, chain: str, now: datetime) -> None:
+    """One chain reached its end; the last one marks the program computed (a redelivered end counts once)."""
+    program.update(actions=[Program.chains_done.add({chain})])
+    if len(program.chains_done or ()) >= int(program.chains):
+        _finish(program, now)
+
+
+def _start(program: Program, ended_at: datetime, chains: int, now: datetime) -> bool:
     """Take the program for this run (a stalled one too, chunks being idempotent); False if another run has it."""
     try:
         program.update(condition=(Program.status == program.status) & (Program.due_key == program.due_key), actions=[
             Program.status.set("computing"), Program.due_key.set(f"{sort_key(now)}#{program.program_id}"),
-            Program.window_end.set(ended_at), Program.updated_at.set(now)])
+            Program.window_end.set(ended_at), Program.chains.set(chains), Program.chains_done.remove(),
+            Program.updated_at.set(now)])
         return True
     except Exception as exc:
         if failed_on_condition(exc):

@@ -6,6 +6,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -55,6 +56,8 @@ class Program(Model):
     paid_count = NumberAttribute(default=0)
     paid_krw = NumberAttribute(default=0)
     computed_at = UTCDateTimeAttribute(null=True)
+    chains = NumberAttribute(default=1)                   # parallel chains of chunks computing entitlements
+    chains_done = UnicodeSetAttribute(null=True)
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

@@ -105,11 +105,27 @@ def hourly_earnings(driver_id: str, start: datetime, end: datetime) -> dict[date
             for b in EarningsBucket.query(driver_id, hours)}
 
 
+def scan_segments(drivers_per_segment: int = 20_000, most: int = 16) -> int:
+    """How many parallel scan segments suit the fleet (DynamoDB's item count, refreshed about every 6 hours)."""
+    count = int(Driver.describe_table().get("ItemCount", 0))
+    return max(1, min(most, count // drivers_per_segment))
+
+
 def drivers_of(service: str, cursor: dict | None, limit: int) -> tuple[list[str], dict | None]:
-    """A page of the ids of drivers offering `service` (a scan: for batch jobs, never a request path)."""
+    """A page of the ids of drivers offering `service` (a scan: for batch jobs, never a request path).
+
+    `cursor` is None (the whole table from the start), a cursor this function returned, or
+    `{"segment": n, "of": total, "key": None}` to start one of `total` parallel segments.
+    """
+    segment = cursor if cursor and "segment" in cursor else None
     found = Driver.scan(Driver.services.contains(service), limit=limit, page_size=limit,
-                        last_evaluated_key=cursor, attributes_to_get=["driver_id"])
-    return [driver.driver_id for driver in found], found.last_evaluated_key
+                        segment=segment["segment"] if segment else None,
+                        total_segments=segment["of"] if segment else None,
+                        last_evaluated_key=segment["key"] if segment else cursor, attributes_to_get=["driver_id"])
+    ids, last_key = [driver.driver_id for driver in found], found.last_evaluated_key
+    if segment and last_key is not None:
+        return ids, {**segment, "key": last_key}
+    return ids, last_key
 
 
 def was_online(driver_id: str, start: datetime, end: datetime) -> bool:

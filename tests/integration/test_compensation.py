@@ -762,6 +762,44 @@ def test_a_program_with_many_payees_is_computed_chunk_by_chunk_through_the_queue
     assert payouts(api, program_id, riders, "rider") == {rider: [3_000] for rider in riders}
 
 
+def test_a_large_fleet_is_scanned_in_parallel_segments_each_driver_paid_once(api, app, frozen_clock, job,
+                                                                           monkeypatch):
+    from chalicelib.compensation import entitlements
+    from chalicelib.drivers import service as drivers
+
+    monkeypatch.setattr(entitlements, "CHUNK", 2)
+    monkeypatch.setattr(entitlements, "INLINE_CHUNKS", 2)
+    monkeypatch.setattr(drivers, "scan_segments", lambda: 3)  # as DynamoDB's item count would say for a big fleet
+    scanned: list[str] = []
+    scan = drivers.drivers_of
+
+    def recording(*args):
+        ids, cursor = scan(*args)
+        scanned.extend(ids)
+        return ids, cursor
+
+    monkeypatch.setattr(drivers, "drivers_of", recording)
+    fleet = [f"taxi-{n}" for n in range(9)]
+    for sub in fleet:
+        driver(api, sub)
+        earned(sub, "2022-10-08T07", 12_000)
+    frozen_clock.set(on(15, 9))
+    incident_id = declare(api, on(15, 7), resolved_at=on(15, 8))
+    program_id = program(api, incident_id, "driver_income", {"multiplier": 1.0})["program_id"]
+
+    assert job("compute-entitlements")["queued"] == [program_id]
+    assert details(api, program_id)["status"] == "computing"
+    pump = Pump(app, cloud.physical_ids("o2o-mobility-test"))
+    (binding,) = pump.bindings
+    while pump.deliver_once(*binding):
+        pass
+
+    assert details(api, program_id)["status"] == "computed"
+    assert counts(api, program_id)["filed"] == len(fleet)
+    assert payouts(api, program_id, fleet, "driver") == {sub: [12_000] for sub in fleet}
+    assert sorted(scanned) == sorted(fleet)  # the segments split the table: no driver was read twice
+
+
 # --- message cash at the budget's edge, from many threads at once -----------------------------------------
 # Each thread plays a separate Lambda invocation against a moto server over HTTP (the `moto_server` fixture of
 # conftest.py, which serves one request at a time because moto's threaded transactions are not atomic).
