@@ -1,8 +1,8 @@
 """Run every benchmark and print its table."""
 
-from bench import cold_start, compensation, dispatch, payouts
+from bench import cold_start, compensation, dispatch, payouts, status_page
 
-BENCHMARKS = [cold_start, dispatch, compensation, payouts]
+BENCHMARKS = [cold_start, dispatch, compensation, payouts, status_page]
 
 for benchmark in BENCHMARKS:
     benchmark.main()

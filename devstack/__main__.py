@@ -50,14 +50,14 @@ def run(host: str, port: int, moto_port: int) -> None:
     from chalice.cli.factory import CLIFactory
     from chalice.local import LocalDevServer, create_local_server
 
-    from devstack.gateway import LocalRequestHandler
+    from devstack.gateway import LocalHTTPServer, LocalRequestHandler
     from devstack.pump import Pump
     from devstack.scheduler import Scheduler
 
     config = CLIFactory(ROOT).create_config_obj(chalice_stage_name="local")
     app = config.chalice_app
     create_local_server(app, config, host, port)  # makes current_request thread-local, as chalice local does
-    server = LocalDevServer(app, config, host, port, handler_cls=LocalRequestHandler)
+    server = LocalDevServer(app, config, host, port, handler_cls=LocalRequestHandler, server_cls=LocalHTTPServer)
     scheduler, pump = Scheduler(app), Pump(app, physical_ids)
     scheduler.start()
     pump.start()

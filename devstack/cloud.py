@@ -46,7 +46,8 @@ def deploy(stack_name: str = STACK_NAME, template_path: Path = INFRA_TEMPLATE) -
                                                             WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     physical = physical_ids(stack_name)
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    return {name: _resolve(value, physical) for name, value in variables.items()}
+    resolved = {name: _resolve(value, physical) for name, value in variables.items()}
+    return {name: value for name, value in resolved.items() if value is not None}
 
 
 def physical_ids(stack_name: str = STACK_NAME) -> dict[str, str]:
@@ -56,9 +57,12 @@ def physical_ids(stack_name: str = STACK_NAME) -> dict[str, str]:
     return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
 
 
-def _resolve(value: Any, physical: dict[str, str]) -> str:
+def _resolve(value: Any, physical: dict[str, str]) -> str | None:
+    """A Globals value as the local stack sees it; None for a secret's dynamic reference (the stage has none)."""
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return physical[value["Ref"]]
+    if isinstance(value, dict) and "{{resolve:secretsmanager:" in str(value.get("Fn::Sub", "")):
+        return None
     if isinstance(value, str):
         return value
     raise ValueError(f"the local stack resolves only Ref and plain strings in Globals, not {value!r}")

@@ -6,6 +6,7 @@ Cognito's tokens against Cognito's JWKS URL.
 
 import json
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,4 +56,11 @@ class DevKeys:
     def sign(self, claims: dict[str, Any]) -> str:
         """Sign exactly `claims` (tests use it for tokens `token()` would not make)."""
         self.ensure()
-        return jwt.encode(claims, self.private_key_path.read_bytes(), algorithm="RS256", headers={"kid": KEY_ID})
+        return jwt.encode(claims, _private_key(self.private_key_path.read_bytes()), algorithm="RS256",
+                          headers={"kid": KEY_ID})
+
+
+@lru_cache(maxsize=8)
+def _private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    """The parsed key (parsing a PEM costs ~75 ms; tests sign thousands of tokens)."""
+    return serialization.load_pem_private_key(pem, password=None)

@@ -135,6 +135,17 @@ def intake_problem(now: datetime, opens_at: datetime | None, closes_at: datetime
     return None
 
 
+def new_intake_problem(opens_at: datetime | None, closes_at: datetime | None, now: datetime) -> str | None:
+    """Why a new program's claims intake makes no sense (it would never take a claim), or None."""
+    if closes_at is None:
+        return None
+    if closes_at <= now:
+        return "the intake would be closed already: must be in the future"
+    if opens_at is not None and closes_at <= opens_at:
+        return "must be after intake_opens_at"
+    return None
+
+
 def extension_problem(extensions: int, closes_at: datetime | None, new_closes_at: datetime,
                       now: datetime) -> tuple[str, str | None] | None:
     """Why an extension of the intake to `new_closes_at` is refused: (message, field or None for a 409)."""

@@ -3,11 +3,11 @@
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from chalicelib.compensation import rules
 from chalicelib.compensation.rules import ProgramKind, Tier
-from chalicelib.core.schemas import Input, PageQuery
+from chalicelib.core.schemas import Input, Moment, PageQuery
 
 # A small business's outage loss above a billion won is a typo, not a claim.
 MAX_LOSS_KRW = 1_000_000_000
@@ -22,15 +22,15 @@ class TierIn(Input):
 
 
 class BusinessClaimsParams(Input):
-    intake_opens_at: AwareDatetime
-    intake_closes_at: AwareDatetime
+    intake_opens_at: Moment
+    intake_closes_at: Moment
     tiers: list[TierIn] = Field(default_factory=lambda: [TierIn(max_loss_krw=t.max_loss_krw, payout_krw=t.payout_krw)
                                                          for t in rules.DEFAULT_TIERS], max_length=20)
     budget_krw: Krw = Field(gt=0, le=MAX_AMOUNT_KRW)
 
     @field_validator("intake_closes_at")
     @classmethod
-    def closes_after_opening(cls, closes_at: AwareDatetime, info: ValidationInfo) -> AwareDatetime:
+    def closes_after_opening(cls, closes_at: Moment, info: ValidationInfo) -> Moment:
         opens_at = info.data.get("intake_opens_at")
         if opens_at is not None and closes_at <= opens_at:
             raise ValueError("must be after intake_opens_at")
@@ -71,7 +71,7 @@ class VoucherParams(Input):
 class MessageCashParams(Input):
     amount_krw: Krw = Field(gt=0, le=10_000_000)
     budget_krw: Krw = Field(gt=0, le=MAX_AMOUNT_KRW)
-    intake_closes_at: AwareDatetime | None = None
+    intake_closes_at: Moment | None = None
 
     @field_validator("budget_krw")
     @classmethod
@@ -96,7 +96,7 @@ class ProgramIn(Input):
 
 
 class ExtendIn(Input):
-    intake_closes_at: AwareDatetime
+    intake_closes_at: Moment
 
 
 class ClaimIn(Input):

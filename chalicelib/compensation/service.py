@@ -19,7 +19,6 @@ from chalicelib.compensation.models import Claim, Claimant, ClaimEvent, Program,
 from chalicelib.compensation.rules import ClaimRuleError, ClaimStatus, ProgramKind, Tier, VoucherItem
 from chalicelib.compensation.schemas import PARAMS, ClaimIn, ClaimListQuery, DocumentsIn, ExtendIn, ProgramIn, ReviewIn
 from chalicelib.core import idempotency
-from chalicelib.core.api import parse_part
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.dynamo import (
@@ -33,6 +32,7 @@ from chalicelib.core.dynamo import (
 )
 from chalicelib.core.errors import Conflict, Forbidden, invalid_field
 from chalicelib.core.ids import new_id, stable_id
+from chalicelib.core.inputs import parse_part
 from chalicelib.core.notify import notify
 from chalicelib.core.observability import count
 from chalicelib.core.pagination import page_over
@@ -51,6 +51,10 @@ _VOUCHER_PACKS: dict[str, tuple[float, tuple[VoucherItem, ...]]] = {}
 def create_program(admin: Caller, program: ProgramIn, now: datetime) -> dict:
     """Set up a program of one kind for an incident; its window is the incident's."""
     params = parse_part(PARAMS[program.kind], program.params, "params")
+    opens_at, closes_at = getattr(params, "intake_opens_at", None), getattr(params, "intake_closes_at", None)
+    problem = rules.new_intake_problem(opens_at, closes_at, now)
+    if problem:
+        raise invalid_field("params.intake_closes_at", problem)
     started_at, resolved_at = outages.incident_window(program.incident_id)
     record = Program(new_id("prg", now), name=program.name, incident_id=program.incident_id, kind=program.kind,
                      params=params.model_dump(mode="json"), window_start=started_at, window_end=resolved_at,
@@ -285,7 +289,7 @@ def my_claims(caller: Caller, page: PageQuery) -> dict:
     def own(limit, last_key):
         return Claim.by_payee.query(caller.sub, scan_index_forward=False, limit=limit, last_evaluated_key=last_key)
 
-    items, cursor = page_over([own], page.limit, page.cursor)
+    items, cursor = page_over([own], page.limit, page.cursor, keep=lambda c: c.payee_role == caller.role)
     return {"items": [view_claim(c) for c in items], "next": cursor}
 
 
@@ -531,7 +535,7 @@ def _claim(claim_id: str) -> Claim:
 
 def _visible_claim(caller: Caller, claim_id: str) -> Claim:
     record = _claim(claim_id)
-    if caller.role != "admin" and record.payee_id != caller.sub:
+    if caller.role != "admin" and not caller.is_the(record.payee_role, record.payee_id):
         raise Forbidden("this claim is not yours")
     return record
 

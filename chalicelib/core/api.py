@@ -28,12 +28,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice import Blueprint, Rate, Response
 
 from chalicelib.core import clock
+from chalicelib.core.audited import AuditedAction
 from chalicelib.core.auth import Caller, jwt_authorizer
-from chalicelib.core.errors import AppError, Forbidden, InvalidInput, Unauthenticated
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import AppError, Forbidden, NotFound, Unauthenticated
 from chalicelib.core.ids import new_id
+from chalicelib.core.inputs import parse_body, parse_query
 from chalicelib.core.jobs import register_job
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.observability import logger
+from chalicelib.core.pagination import seal, unseal
 from chalicelib.core.tasks import register_task
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -46,7 +50,10 @@ M = TypeVar("M", bound="BaseModel")
 ModelRef = type["BaseModel"] | str
 # Bodies are parsed as JSON whatever the client declared: `curl -d '{...}'` says form-urlencoded.
 LENIENT_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
-audit = lazy_module("chalicelib.core.audit")  # PynamoDB: loaded with the first audited action
+quotas = lazy_module("chalicelib.core.quotas")  # PynamoDB: loaded with the first capped request
+MAX_PATH_ID_LENGTH = 200
+# Locally (and in tests) cursors are sealed with a fixed key; in AWS stages CURSOR_SECRET comes from Secrets Manager.
+LOCAL_CURSOR_KEY = b"o2o-mobility local cursor key"
 INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "Something went wrong on our side."}}
 
 
@@ -63,6 +70,7 @@ class RouteSpec:
     summary: str = ""
     errors: tuple[int, ...] = field(default=())
     idempotent: bool = False
+    hourly_cap: str | None = None
 
     @property
     def public(self) -> bool:
@@ -93,10 +101,11 @@ class ApiBlueprint(Blueprint):
 
     def route(self, path: str, *, roles: Iterable[str] | None, body: ModelRef | None = None,
               query: ModelRef | None = None, response: ModelRef | None = None,
-              status: int = 200, **kwargs: Any) -> Callable:
+              status: int = 200, hourly_cap: str | None = None, **kwargs: Any) -> Callable:
         """Register a route. `roles=None` makes it public (no token); otherwise a token is required.
 
         `body`, `query` and `response` name models of the domain's `schemas` module (or are the classes).
+        `hourly_cap` names the per-caller hourly cap of `core.quotas` the route counts against (429 past it).
         """
         spec_roles = None if roles is None else frozenset(roles)
         if spec_roles is not None:
@@ -106,6 +115,7 @@ class ApiBlueprint(Blueprint):
 
         def decorate(view: Callable) -> Callable:
             spec = RouteSpec(roles=spec_roles, body=body, query=query, response=response, status=status,
+                             hourly_cap=hourly_cap,
                              schemas=self._import_name.rpartition(".")[0] + ".schemas",
                              summary=inspect.getdoc(view) or "",
                              idempotent="idempotency_key" in inspect.signature(view).parameters)
@@ -150,15 +160,26 @@ class ApiBlueprint(Blueprint):
         def api_view(**path_params: str) -> Response:
             request = self.current_request
             logger.set_correlation_id(_request_id(request))
+            caller = None if spec.public else _caller(request)
+            action = AuditedAction.of(caller, spec.roles, request.method, path, path_params)
             try:
-                caller = None if spec.public else _authorised_caller(request, spec.roles)
-                extra = _inputs(request, spec, caller)
+                _check_path(path_params)
+                if not spec.public:
+                    _authorise(caller, spec.roles)
+                scope = _list_scope(caller, path, path_params, request.query_params or {})
+                extra = _inputs(request, spec, caller, scope)
+                if spec.hourly_cap:
+                    quotas.take(spec.hourly_cap, caller, clock.now())
+                if action:
+                    action.body = extra.get("body")
                 result = view(**path_params, **{name: value for name, value in extra.items() if name in wants})
-                if caller and caller.role == "admin" and request.method != "GET":
-                    audit.record_action(caller.sub, caller.role, f"{request.method} {path}",
-                                        target=_target(path_params), detail={"path": request.path})
-                return _as_response(result, spec.status)
+                response = _as_response(result, spec.status, scope)
+                if action:
+                    action.done(response.body)
+                return response
             except AppError as exc:
+                if action:
+                    action.refused(exc)
                 return error_response(exc)
             except Exception:
                 logger.exception("unhandled error", extra={"path": request.path})
@@ -170,7 +191,7 @@ class ApiBlueprint(Blueprint):
 
 def error_response(exc: AppError) -> Response:
     """API.md's error body for `exc`."""
-    return Response(body=exc.body(), status_code=exc.status, headers=JSON_HEADERS)
+    return Response(body=exc.body(), status_code=exc.status, headers={**JSON_HEADERS, **exc.headers()})
 
 
 def api_error_bodies(event, get_response):
@@ -183,84 +204,64 @@ def api_error_bodies(event, get_response):
     return response
 
 
-def _authorised_caller(request, roles: frozenset[str]) -> Caller:
-    context = (request.context or {}).get("authorizer") or {}
-    caller = Caller.from_auth_context(context)
-    if not caller.sub or caller.expired(clock.now()):
+def _caller(request) -> Caller | None:
+    """The caller the authorizer verified; None when the token is missing or has expired since."""
+    caller = Caller.from_auth_context((request.context or {}).get("authorizer") or {})
+    return None if not caller.sub or caller.expired(clock.now()) else caller
+
+
+def _authorise(caller: Caller | None, roles: frozenset[str]) -> None:
+    if caller is None:
         raise Unauthenticated("token missing or expired")
     if caller.role not in roles:
         raise Forbidden(f"this action is for: {', '.join(sorted(roles))}")
-    return caller
 
 
-def _inputs(request, spec: RouteSpec, caller: Caller | None) -> dict[str, Any]:
+def _check_path(path_params: dict[str, str]) -> None:
+    """An id in the path is 1 to 200 printable characters; anything else names nothing (404)."""
+    for name, value in path_params.items():
+        if not value or len(value) > MAX_PATH_ID_LENGTH or not value.isprintable() or value != value.strip():
+            raise NotFound(f"no such {name.removesuffix('_id')}")
+
+
+def _inputs(request, spec: RouteSpec, caller: Caller | None, scope: str) -> dict[str, Any]:
     inputs: dict[str, Any] = {"caller": caller, "idempotency_key": request.headers.get("idempotency-key")}
     if spec.query is not None:
-        inputs["query"] = parse_query(spec.query_model, request.query_params or {})
+        query = parse_query(spec.query_model, request.query_params or {})
+        if getattr(query, "cursor", None):
+            query = query.model_copy(update={"cursor": unseal(query.cursor, scope, _cursor_key())})
+        inputs["query"] = query
     if spec.body is not None:
         inputs["body"] = parse_body(spec.body_model, request.raw_body)
     return inputs
 
 
-def parse_body(model: type[M], raw: bytes | None) -> M:
-    """Validate a JSON request body against `model`; 400 names every field at fault."""
-    from pydantic import ValidationError
-
-    if not raw or not raw.strip():
-        try:
-            return model.model_validate({})  # every field optional: no body means "all defaults"
-        except ValidationError:
-            raise InvalidInput("a JSON body is required", fields={"body": "missing"}) from None
-    try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("the body is not valid JSON", fields={"body": f"malformed JSON: {exc}"}) from exc
-    if not isinstance(document, dict):
-        raise InvalidInput("the body must be a JSON object", fields={"body": "expected an object"})
-    return _validated(model, raw, strict=True)
+def _list_scope(caller: Caller | None, path: str, path_params: dict[str, str], query: dict[str, str]) -> str:
+    """What a cursor is valid for: this caller's list of this route, with these filters."""
+    filters = {name: value for name, value in query.items() if name not in ("cursor", "limit")}
+    who = f"{caller.role}:{caller.sub}" if caller else "public"
+    return json.dumps([who, path, path_params, filters], sort_keys=True)
 
 
-def parse_query(model: type[M], params: dict[str, str]) -> M:
-    """Validate query parameters (strings, converted by pydantic) against `model`."""
-    return _validated(model, dict(params), strict=False)
+def _cursor_key() -> bytes:
+    settings = get_settings()
+    if settings.cursor_secret:
+        return settings.cursor_secret.encode()
+    if settings.is_local:
+        return LOCAL_CURSOR_KEY
+    raise RuntimeError("CURSOR_SECRET is not set: list cursors cannot be sealed")
 
 
-def parse_part(model: type[M], document: dict, at: str) -> M:
-    """Validate a part of a body whose shape depends on another field (e.g. a program's `params` by `kind`);
-    400 names each field at fault under `at` (`params.tiers`)."""
-    from pydantic import ValidationError
-
-    try:
-        return model.model_validate(document, strict=False)
-    except ValidationError as exc:
-        fields = {".".join([at, *(str(part) for part in error["loc"])]): error["msg"] for error in exc.errors()}
-        raise InvalidInput("some fields are missing or invalid", fields=fields) from exc
-
-
-def _validated(model: type[M], document: dict | bytes, strict: bool) -> M:
-    from pydantic import ValidationError
-
-    try:
-        if isinstance(document, bytes):
-            return model.model_validate_json(document, strict=strict)
-        return model.model_validate(document, strict=strict)
-    except ValidationError as exc:
-        fields = {".".join(str(part) for part in error["loc"]) or "body": error["msg"] for error in exc.errors()}
-        raise InvalidInput("some fields are missing or invalid", fields=fields) from exc
-
-
-def _as_response(result: Any, status: int) -> Response:
+def _as_response(result: Any, status: int, scope: str) -> Response:
     if isinstance(result, Response):
         return result
     if hasattr(result, "model_dump"):  # a pydantic model (not imported here: it stays off the cold start)
         result = result.model_dump(mode="json")
+    if isinstance(result, dict) and isinstance(result.get("next"), str):
+        result = {**result, "next": seal(result["next"], scope, _cursor_key())}
     return Response(body=result, status_code=status, headers=JSON_HEADERS)
 
 
 def _request_id(request) -> str:
     """API Gateway's request id (the correlation id of every log line); locally a fresh id."""
     return (request.context or {}).get("requestId") or request.headers.get("x-request-id") or new_id("req")
-
-
-def _target(path_params: dict[str, str]) -> str:
-    return ",".join(f"{name}={value}" for name, value in sorted(path_params.items()))

@@ -13,9 +13,10 @@ from typing import Any
 from chalice import AuthResponse, Blueprint
 
 from chalicelib.core.errors import Unauthenticated
+from chalicelib.core.ids import new_id
 from chalicelib.core.observability import logger
 
-ROLES = frozenset({"rider", "driver", "business", "admin", "service"})
+ROLES = frozenset({"rider", "driver", "business", "admin", "service", "auditor"})
 
 authorizer_blueprint = Blueprint(__name__)
 
@@ -48,11 +49,24 @@ class Caller:
         return bool(self.expires_at) and now.timestamp() >= self.expires_at
 
 
+    def is_the(self, role: str, sub: str | None) -> bool:
+        """True when this caller is the `role` whose id is `sub`: identity is (role, sub), compared exactly."""
+        return self.role == role and sub is not None and self.sub == sub
+
+
 def role_of(claims: dict[str, Any]) -> str:
-    """Claim `role`, else the first Cognito group; '' when neither names a known role."""
-    groups = claims.get("cognito:groups") or []
-    role = claims.get("role") or (groups[0] if isinstance(groups, list) and groups else "")
-    return role if role in ROLES else ""
+    """Claim `role`, else the first Cognito group; '' when neither names a known role.
+
+    A role or group list of another shape (a list, an object, a number) is `Unauthenticated`: a token
+    nobody issued that way is refused, never guessed at.
+    """
+    role, groups = claims.get("role"), claims.get("cognito:groups")
+    if role is not None and not isinstance(role, str):
+        raise Unauthenticated("token claim 'role' must be a string")
+    if groups is not None and not (isinstance(groups, list) and all(isinstance(g, str) for g in groups)):
+        raise Unauthenticated("token claim 'cognito:groups' must be a list of strings")
+    chosen = role or (groups[0] if groups else "")
+    return chosen if chosen in ROLES else ""
 
 
 def bearer_token(header_value: str | None) -> str:
@@ -68,9 +82,13 @@ def jwt_authorizer(auth_request):
     """API Gateway's built-in authorizer: allow a verified caller, deny anything else."""
     from chalicelib.core.tokens import verify_token  # PyJWT and cryptography load in the authorizer only
 
+    logger.set_correlation_id(new_id("auth"))  # its own: never the id of the request this container served last
     try:
         caller = verify_token(bearer_token(auth_request.token))
     except Unauthenticated as exc:
         logger.info("token refused", extra={"reason": exc.message})
+        return AuthResponse(routes=[], principal_id="anonymous")
+    except Exception:  # a token of a shape nobody foresaw is refused, never a dropped connection
+        logger.exception("token refused: unexpected shape")
         return AuthResponse(routes=[], principal_id="anonymous")
     return AuthResponse(routes=["*"], principal_id=caller.sub, context=caller.auth_context())

@@ -21,6 +21,7 @@ class Settings:
     auth_jwks_url: str | None = None
     auth_jwks_file: str | None = None
     auth_leeway_s: int = 30
+    cursor_secret: str = ""  # seals list cursors; Secrets Manager in AWS, a fixed key locally
 
     audit_table: str = "AuditTable"
     idempotency_table: str = "IdempotencyTable"
@@ -48,6 +49,7 @@ class Settings:
     ledger_table: str = "LedgerTable"
     wallets_table: str = "WalletsTable"
     transfers_table: str = "TransfersTable"
+    quotas_table: str = "QuotasTable"
     transfer_provider: str = "local"
     work_queue_url: str = ""
     work_dlq_url: str = ""

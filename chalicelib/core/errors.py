@@ -20,6 +20,10 @@ class AppError(Exception):
         if code:
             self.code = code
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides its content type."""
+        return {}
+
     def body(self) -> dict[str, Any]:
         """The error body of API.md: `{"error": {"code", "message", "fields"?}}`."""
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -61,6 +65,27 @@ class Conflict(AppError):
 
     status = 409
     code = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    """A request body over the API's size limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(AppError):
+    """A caller past its cap on a queue people answer by hand; `retry_after_s` says when to come back."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = max(1, int(retry_after_s))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 def invalid_field(field: str, problem: str) -> InvalidInput:

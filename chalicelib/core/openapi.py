@@ -7,6 +7,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.core.api import RouteSpec
+from chalicelib.core.inputs import MAX_BODY_BYTES
+from chalicelib.core.quotas import CAPS
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -69,11 +71,17 @@ def _operation(name: str, path_args: list[str], spec: RouteSpec, refs: dict) -> 
     answer: dict[str, Any] = {"description": "OK"}
     if spec.response is not None:
         answer["content"] = {"application/json": {"schema": refs[(spec.response_model, "validation")]}}
-    operation["responses"] = {
-        str(spec.status): answer,
-        "4XX": {"description": "API.md's error body",
-                "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}},
-    }
+    error_body = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+    operation["responses"] = {str(spec.status): answer, "4XX": {"description": "API.md's error body",
+                                                                "content": error_body}}
+    if spec.body is not None:
+        operation["responses"]["413"] = {"description": f"The body is over {MAX_BODY_BYTES} bytes.",
+                                         "content": error_body}
+    if spec.hourly_cap:
+        operation["responses"]["429"] = {
+            "description": f"Over the caller's cap of {CAPS[spec.hourly_cap]} an hour; come back after Retry-After.",
+            "headers": {"Retry-After": {"description": "Seconds until the cap resets", "schema": {"type": "integer"}}},
+            "content": error_body}
     if not spec.public:
         operation["security"] = [{"bearer": []}]
         operation["x-roles"] = sorted(spec.roles)

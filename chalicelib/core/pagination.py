@@ -1,7 +1,14 @@
-"""Opaque list cursors: DynamoDB's LastEvaluatedKey, url-safe base64 JSON."""
+"""Opaque list cursors: DynamoDB's LastEvaluatedKey, url-safe base64 JSON, sealed for one caller's list.
+
+Services page with `encode_cursor`/`decode_cursor`. At the edge (`core.api`) every `next` is sealed with an
+HMAC over the list it pages (caller, route, filters), and every incoming cursor is unsealed first: a cursor
+the server did not issue, or issued for another caller's list, is a 400 on `cursor` before any query runs.
+"""
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -55,3 +62,26 @@ def page_over(sources: list[QuerySource], limit: int, cursor: str | None,
             source, last_key = source + 1, None
     more = source < len(sources)
     return items, encode_cursor({"source": source, "key": last_key}) if more else None
+
+
+MAX_CURSOR_LENGTH = 2048
+SEAL_LENGTH = 32  # url-safe base64 characters of the HMAC-SHA256: 192 bits
+
+
+def seal(cursor: str, scope: str, key: bytes) -> str:
+    """`cursor` signed for the list `scope` names, as clients see it."""
+    return f"{cursor}.{_seal_of(cursor, scope, key)}"
+
+
+def unseal(sealed: str, scope: str, key: bytes) -> str:
+    """The cursor inside `sealed`, if the server sealed it for `scope`; else a 400 on `cursor`."""
+    cursor, _, signature = sealed.rpartition(".")
+    if (not cursor or len(sealed) > MAX_CURSOR_LENGTH
+            or not hmac.compare_digest(signature.encode(), _seal_of(cursor, scope, key).encode())):
+        raise invalid_field("cursor", "not a cursor this API returned for this list")
+    return cursor
+
+
+def _seal_of(cursor: str, scope: str, key: bytes) -> str:
+    digest = hmac.new(key, f"{scope}\n{cursor}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:SEAL_LENGTH]

@@ -1,10 +1,32 @@
 """Request and response shapes every domain shares (pydantic)."""
 
+import re
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 SERVICE_AREA = {"lat": (33.0, 38.9), "lng": (124.5, 131.9)}
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+NUMBER = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    """A date-time arrives as ISO-8601 text: a number is no date (pydantic would read it as epoch seconds)."""
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and NUMBER.fullmatch(value)):
+        raise ValueError("must be an ISO-8601 date-time like 2022-10-15T06:33:00Z, not a number")
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be an ISO-8601 date-time like 2022-10-15T06:33:00Z") from None
+    return value
+
+
+# Every date-time a client sends: ISO-8601 with a zone, in 2000-01-01..2099-12-31 (ids, TTLs and the
+# calendar all assume this century).
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text), Field(ge=EARLIEST, le=LATEST)]
 
 
 class Input(BaseModel):
@@ -49,4 +71,4 @@ class JobSummary(Output):
 class ClockIn(Input):
     """Where to stop the local clock: ids (ULIDs) and retention dates need a moment in this century."""
 
-    now: AwareDatetime | None = Field(ge=datetime(2000, 1, 1, tzinfo=UTC), le=datetime(2099, 12, 31, tzinfo=UTC))
+    now: Moment | None

@@ -4,6 +4,7 @@ Imported by the authorizer only, so the API functions do not pay for PyJWT and c
 """
 
 import json
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from chalicelib.core.config import Settings, get_settings
 from chalicelib.core.errors import Unauthenticated
 
 ALGORITHM = "RS256"
+MAX_SUB_LENGTH = 200
 
 
 def verify_token(token: str, settings: Settings | None = None) -> Caller:
@@ -40,22 +42,31 @@ def verify_token(token: str, settings: Settings | None = None) -> Caller:
         raise Unauthenticated("token expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from exc
-    if not isinstance(claims["sub"], str) or not claims["sub"].strip():
-        raise Unauthenticated("token has no subject")
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub or not _plain(sub):
+        raise Unauthenticated("token subject must be a plain string without surrounding spaces or control characters")
     if not _meant_for(claims, settings.auth_audience):
         raise Unauthenticated("token audience does not match")
+    if not isinstance(claims["exp"], int | float) or not math.isfinite(claims["exp"]):
+        raise Unauthenticated("token expiry must be a number of seconds")
     return Caller(
-        sub=str(claims["sub"]),
+        sub=sub,
         role=role_of(claims),
         approver=claims.get("approver") is True,
         expires_at=int(claims["exp"]),
     )
 
 
+def _plain(sub: str) -> bool:
+    return sub == sub.strip() and len(sub) <= MAX_SUB_LENGTH and all(ch.isprintable() for ch in sub)
+
+
 def _meant_for(claims: dict[str, Any], audience: str) -> bool:
+    """`aud` (ID tokens) or `client_id` (Cognito access tokens) names one of the comma-separated audiences."""
+    accepted = {value.strip() for value in audience.split(",") if value.strip()}
     aud = claims.get("aud")
-    audiences = aud if isinstance(aud, list) else [aud]
-    return audience in audiences or claims.get("client_id") == audience
+    offered = [*(aud if isinstance(aud, list) else [aud]), claims.get("client_id")]
+    return any(isinstance(value, str) and value in accepted for value in offered)
 
 
 def _signing_key(token: str, kid: str | None, settings: Settings) -> Any:

@@ -2,9 +2,9 @@
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import Field, field_validator
 
-from chalicelib.core.schemas import Input, Output, Point
+from chalicelib.core.schemas import Input, Moment, Output, Point
 
 Service = Literal["taxi", "designated"]
 
@@ -41,8 +41,8 @@ class DriverOut(Output):
 class EarningsQuery(Input):
     model_config = Input.model_config | {"extra": "ignore"}
 
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    from_: Moment = Field(alias="from")
+    to: Moment
 
 
 class EarningsOut(Output):

@@ -56,7 +56,7 @@ def mark_read(notice_id: str, caller: Caller):
     return service.mark_read(caller.sub, notice_id, clock.now())
 
 
-@notices.route("/inquiries", methods=["POST"], roles=DRIVER, body="InquiryIn", status=201)
+@notices.route("/inquiries", methods=["POST"], roles=DRIVER, body="InquiryIn", status=201, hourly_cap="inquiries")
 def ask(caller: Caller, body: InquiryIn):
     """Send the platform a question; each inquiry gets its own answer."""
     return service.ask(caller.sub, body, clock.now())
@@ -86,7 +86,8 @@ def open_campaign(caller: Caller, body: CampaignIn):
     return service.open_campaign(caller, body, clock.now())
 
 
-@notices.route("/feedback-campaigns/{campaign_id}/entries", methods=["POST"], roles=DRIVER, body="EntryIn", status=201)
+@notices.route("/feedback-campaigns/{campaign_id}/entries", methods=["POST"], roles=DRIVER, body="EntryIn", status=201,
+               hourly_cap="feedback_entries")
 def add_entry(campaign_id: str, caller: Caller, body: EntryIn):
     """Answer a campaign while it is open."""
     return service.add_entry(caller.sub, campaign_id, body, clock.now())

@@ -2,9 +2,9 @@
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from chalicelib.core.schemas import Input, PageQuery
+from chalicelib.core.schemas import Input, Moment, PageQuery
 
 INQUIRY_CATEGORIES = ("dispatch", "fare", "payment", "insurance", "account", "app", "other")
 
@@ -18,7 +18,7 @@ class NoticeIn(Input):
     title: str = Field(min_length=1, max_length=120)
     body: str = Field(min_length=1, max_length=5000)
     audience: AudienceIn | None = None
-    publish_at: AwareDatetime | None = None
+    publish_at: Moment | None = None
     pinned: bool = False
 
 
@@ -42,12 +42,12 @@ class AnswerIn(Input):
 class CampaignIn(Input):
     title: str = Field(min_length=1, max_length=120)
     question: str = Field(min_length=1, max_length=1000)
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: Moment
+    closes_at: Moment
 
     @field_validator("closes_at")
     @classmethod
-    def closes_after_opening(cls, closes_at: AwareDatetime, info: ValidationInfo) -> AwareDatetime:
+    def closes_after_opening(cls, closes_at: Moment, info: ValidationInfo) -> Moment:
         opens_at = info.data.get("opens_at")
         if opens_at is not None and closes_at <= opens_at:
             raise ValueError("must be after opens_at")

@@ -266,7 +266,7 @@ def answer(admin: Caller, inquiry_id: str, reply: AnswerIn, now: datetime) -> di
 
 def inquiry_for(caller: Caller, inquiry_id: str) -> dict:
     record = _inquiry(inquiry_id)
-    if caller.role != "admin" and record.driver_id != caller.sub:
+    if caller.role != "admin" and not caller.is_the("driver", record.driver_id):
         raise NotFound(f"no inquiry {inquiry_id}")
     return view_inquiry(record)
 

@@ -15,6 +15,15 @@ FAILED, RECOVERED = "failed", "recovered"
 EC2_IPV6_METADATA = ipaddress.ip_address("fd00:ec2::254")
 NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 REFUSED_URL_CHARS = frozenset("\\\x7f")
+HOST_LABEL = re.compile(r"^[a-z0-9_-]{1,63}$")
+MAX_HOST_LENGTH = 253
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+IPV4_IN_LAST_32_BITS = tuple(ipaddress.ip_network(net) for net in (
+    "::ffff:0:0/96",  # IPv4-mapped
+    "::/96",  # IPv4-compatible (deprecated, still routed by some stacks)
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+    "64:ff9b::/96",  # NAT64 well-known prefix
+))
 
 
 @dataclass(frozen=True)
@@ -116,8 +125,9 @@ def error_rate_healthy(
 
 def probe_url_problem(url: str, https_only: bool) -> str | None:
     """Why a probe URL is refused, or None. Refused: unparseable, scheme not http/https, http when https_only,
-    no host, userinfo, numeric hosts that are not plain IPs, literal IPs refused by address_problem.
-    Hostnames are not resolved here: the service resolves them and calls address_problem on each address."""
+    no host, userinfo, hosts that cannot be normalised (see normalised_host), numeric hosts that are not plain
+    IPs, literal IPs refused by address_problem, in whatever spelling (full-width digits, ideographic dots).
+    Hostnames are not resolved here: the probe resolves them and calls address_problem on each address."""
     if not url or any(ch.isspace() or ord(ch) < 32 or ch in REFUSED_URL_CHARS for ch in url):
         return "URL is empty or contains whitespace, backslashes or control characters"
     try:
@@ -137,27 +147,49 @@ def probe_url_problem(url: str, https_only: bool) -> str | None:
     return _host_problem(host)
 
 
-def _host_problem(host: str) -> str | None:
+def normalised_host(host: str) -> str | None:
+    """The host as the resolver gets it, or None when it cannot be normalised: an IPv6 literal in its canonical
+    form, or a lowercase ASCII name after IDNA (full-width forms folded, ideographic and full-width dots read as
+    dots, international names in xn-- form) without its trailing dot. Check and connect with this one form, so
+    the name that was checked is the name that is resolved."""
+    if ":" in host:
+        try:
+            return str(ipaddress.IPv6Address(host))
+        except ValueError:
+            return None
     try:
-        ipaddress.ip_address(host)
+        name = host.encode("idna").decode("ascii").lower()  # what socket.getaddrinfo would send
+    except UnicodeError:
+        return None
+    name = name.removesuffix(".")
+    if len(name) > MAX_HOST_LENGTH or not all(HOST_LABEL.match(label) for label in name.split(".")):
+        return None
+    return name
+
+
+def _host_problem(host: str) -> str | None:
+    name = normalised_host(host)
+    if name is None:
+        return "host is not a valid host name"
+    try:
+        ipaddress.ip_address(name)
     except ValueError:
-        if NUMERIC_LABEL.match(host.rstrip(".").rsplit(".", 1)[-1]):
+        if NUMERIC_LABEL.match(name.rsplit(".", 1)[-1]):
             return "numeric host that is not a plain IP address"
         return None
-    return address_problem(host)
+    return address_problem(name)
 
 
 def address_problem(ip: str) -> str | None:
     """Why connecting to this IP is refused, or None: link-local 169.254.0.0/16 (EC2 metadata 169.254.169.254),
-    IPv6 link-local fe80::/10, EC2 IPv6 metadata fd00:ec2::254, unspecified 0.0.0.0 / ::, and IPv4-mapped forms
-    of these. Loopback and private ranges are allowed: the local stack and the tests use 127.0.0.1."""
+    IPv6 link-local fe80::/10, EC2 IPv6 metadata fd00:ec2::254, unspecified 0.0.0.0 / ::, and IPv6 addresses
+    that carry one of these IPv4 addresses (see embedded_ipv4). Loopback and private ranges are allowed: the local
+    stack and the tests use 127.0.0.1."""
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return "not an IP address"
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address_problem(str(address.ipv4_mapped))
         address = ipaddress.IPv6Address(address.packed)  # drop any %zone
         if address == EC2_IPV6_METADATA:
             return "cloud metadata address"
@@ -165,7 +197,36 @@ def address_problem(ip: str) -> str | None:
         return "unspecified address"
     if address.is_link_local:
         return "link-local address (cloud metadata lives here)"
+    if isinstance(address, ipaddress.IPv6Address):
+        for inner in embedded_ipv4(address):
+            if problem := address_problem(str(inner)):
+                return f"IPv6 address carrying {inner}: {problem}"
     return None
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address may be delivered to: IPv4-mapped ::ffff:0:0/96, IPv4-compatible ::/96,
+    IPv4-translated ::ffff:0:0:0/96, NAT64 64:ff9b::/96 and 64:ff9b:1::/48 (at every RFC 6052 prefix length the
+    operator may use there), 6to4 2002::/16, and Teredo 2001::/32 (its server and its client)."""
+    found = []
+    if any(address in network for network in IPV4_IN_LAST_32_BITS):
+        found.append(ipaddress.IPv4Address(address.packed[12:]))
+    if address in NAT64_LOCAL_USE:  # the operator picks the prefix length: each layout that yields an address
+        layouts = (_rfc6052_ipv4(address.packed, prefix_length) for prefix_length in (48, 56, 64, 96))
+        found.extend(inner for inner in layouts if not inner.is_unspecified)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return found
+
+
+def _rfc6052_ipv4(packed: bytes, prefix_length: int) -> ipaddress.IPv4Address:
+    if prefix_length == 96:
+        return ipaddress.IPv4Address(packed[12:])
+    without_u_octet = packed[:8] + packed[9:]  # RFC 6052: bits 64..71 are always zero and skipped
+    start = prefix_length // 8
+    return ipaddress.IPv4Address(without_u_octet[start:start + 4])
 
 
 def joins_incident(

@@ -1,8 +1,8 @@
 """Request shapes of the outage routes."""
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from chalicelib.core.schemas import Input, PageQuery
+from chalicelib.core.schemas import Input, Moment, PageQuery
 
 COMPONENT_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
@@ -15,12 +15,12 @@ class ComponentIn(Input):
 
 class IncidentIn(Input):
     components: list[str] = Field(min_length=1, max_length=50)
-    started_at: AwareDatetime
+    started_at: Moment
     summary: str = Field(min_length=1, max_length=2000)
 
 
 class ResolveIn(Input):
-    resolved_at: AwareDatetime | None = None
+    resolved_at: Moment | None = None
 
 
 class IncidentListQuery(PageQuery):

@@ -1,10 +1,11 @@
 """The outage detector and incidents: what the detector does each minute, what operators do by hand,
 and what the public status page shows."""
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sort_key
@@ -18,7 +19,15 @@ from chalicelib.core.pagination import page_over
 from chalicelib.core.schemas import PageQuery
 from chalicelib.notices import service as notices
 from chalicelib.outages import probes, rules
-from chalicelib.outages.models import AffectedComponent, Check, Component, Incident, TimelineEvent
+from chalicelib.outages.models import (
+    STATUS_SNAPSHOT_KEY,
+    AffectedComponent,
+    Check,
+    Component,
+    Incident,
+    StatusSnapshot,
+    TimelineEvent,
+)
 from chalicelib.outages.rules import Thresholds, Tracker, Transition
 from chalicelib.outages.schemas import ComponentIn, IncidentIn, ResolveIn
 from chalicelib.rides import service as rides
@@ -43,11 +52,12 @@ def register_component(component: ComponentIn, now: datetime) -> dict:
                        registered_at=now)
     with conflict_on_condition(f"a component called {component.name} exists already"):
         record.save(condition=Component.name.does_not_exist())
+    _refresh_status_after_change(now)
     return view_component(record)
 
 
 def heartbeat(name: str, now: datetime) -> dict:
-    """A service says it is alive."""
+    """A service says it is alive (the status page does not change: only the detector moves a component's state)."""
     try:
         Component(name).update(condition=Component.name.exists(), actions=[Component.last_heartbeat_at.set(now)])
     except UpdateError as exc:
@@ -87,6 +97,8 @@ def detect_outages(now: datetime) -> dict:
     failing = sorted(name for name, (healthy, _) in results.items() if not healthy)
     summary = {"checked": len(components), "failing": failing, "opened": sorted({i for i in opened if i}),
                "resolved": sorted({i for i in resolved if i})}
+    changed = sorted(set(summary["opened"]) | set(summary["resolved"]))
+    _refresh_status_after_change(now, Incident.batch_get(changed, consistent_read=True) if changed else ())
     logger.info("outage detector ran", extra=summary)
     return summary
 
@@ -202,6 +214,7 @@ def declare_incident(admin: Caller, declared: IncidentIn, now: datetime) -> dict
         raise invalid_field("components", f"unknown components: {', '.join(unknown)}")
     incident = _open_incident(sorted(set(declared.components)), declared.started_at, now, "declared",
                               declared.summary, declared_by=admin.sub)
+    _refresh_status_after_change(now, [incident])
     return view_incident(incident, now)
 
 
@@ -216,6 +229,7 @@ def resolve_incident(admin: Caller, incident_id: str, resolution: ResolveIn, now
     for affected in incident.components:
         affected.recovered_at = affected.recovered_at or resolved_at
     _close(incident, resolved_at, now, f"resolved by {admin.sub}")
+    _refresh_status_after_change(now, [incident])
     return view_incident(incident, now)
 
 
@@ -289,11 +303,68 @@ def _incident(incident_id: str) -> Incident:
 # --- status page ------------------------------------------------------------------------------------------
 
 def status(now: datetime) -> dict:
-    """What the public may know: each component's state, open incidents and the last 90 days of incidents."""
-    components = sorted(Component.scan(), key=lambda c: c.name)
+    """What the public may know: each component's state, open incidents and the last 90 days of incidents.
+
+    Read from the snapshot every change keeps current, in one GetItem; a stage that has none yet (nothing
+    changed since snapshots began, e.g. just after this shipped onto existing tables) builds it once."""
+    try:
+        snapshot = StatusSnapshot.get(*STATUS_SNAPSHOT_KEY)
+    except DoesNotExist:
+        snapshot = None
+    if snapshot is None or snapshot.document is None:
+        return _refresh_status(now)
+    return snapshot.document
+
+
+def _refresh_status_after_change(now: datetime, changed: Iterable[Incident] = ()) -> None:
+    """Bring the snapshot up to date after a change. A failure never undoes the change that was made: it is
+    logged and counted, and the detector's next run (every minute) stores a current snapshot."""
+    try:
+        _refresh_status(now, changed)
+    except PynamoDBException:
+        logger.exception("status snapshot not refreshed")
+        count("StatusSnapshotFailures")
+
+
+def _refresh_status(now: datetime, changed: Iterable[Incident] = ()) -> dict:
+    """Take a ticket, build the status from the tables, and store it unless a later ticket stored one first."""
+    ticket = _take_status_ticket()
+    document = _status_document(now, changed)
+    _store_status(ticket, now, document)
+    return document
+
+
+def _take_status_ticket() -> int:
+    snapshot = StatusSnapshot(*STATUS_SNAPSHOT_KEY)
+    snapshot.update(actions=[StatusSnapshot.tickets.add(1)])
+    return int(snapshot.tickets)
+
+
+def _store_status(ticket: int, now: datetime, document: dict) -> bool:
+    """Store `document` as the snapshot of `ticket`; False when a refresh with a later ticket stored one already."""
+    newer = StatusSnapshot.built_ticket.does_not_exist() | (StatusSnapshot.built_ticket < ticket)
+    try:
+        StatusSnapshot(*STATUS_SNAPSHOT_KEY).update(
+            actions=[StatusSnapshot.built_ticket.set(ticket), StatusSnapshot.as_of.set(now),
+                     StatusSnapshot.document.set(document)], condition=newer)
+    except UpdateError as exc:
+        if failed_on_condition(exc):
+            return False
+        raise
+    return True
+
+
+def _status_document(now: datetime, changed: Iterable[Incident]) -> dict:
+    """The public status from the tables (the minute job and incident changes only, never a public request).
+    `changed` are incidents this writer just wrote: the by_state index may not show them yet."""
+    components = sorted(Component.scan(consistent_read=True), key=lambda c: c.name)
     since = f"{iso(now - STATUS_HISTORY)}"
-    recent = list(Incident.by_state.query("resolved", Incident.started_key >= since, scan_index_forward=False))
-    open_incidents = list(Incident.by_state.query("open", scan_index_forward=False))
+    found = {i.incident_id: i for i in Incident.by_state.query("open")}
+    found |= {i.incident_id: i for i in Incident.by_state.query("resolved", Incident.started_key >= since)}
+    found |= {i.incident_id: i for i in changed}
+    newest_first = sorted(found.values(), key=lambda i: i.started_key, reverse=True)
+    open_incidents = [i for i in newest_first if i.state == "open"]
+    recent = [i for i in newest_first if i.state == "resolved" and i.started_key >= since]
     down = [c.name for c in components if c.state == "down"]
     overall = "operational" if not down else ("major_outage" if len(down) > len(components) / 2 else "degraded")
     public = lambda i: {k: v for k, v in view_incident(i, now).items() if k not in ("timeline",)}  # noqa: E731
@@ -301,4 +372,3 @@ def status(now: datetime) -> dict:
             "components": [{"name": c.name, "state": c.state} for c in components],
             "open_incidents": [public(i) for i in open_incidents],
             "recent_incidents": [public(i) for i in recent]}
-

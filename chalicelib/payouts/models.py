@@ -91,13 +91,20 @@ class LedgerEntry(Model):
 
 
 class Wallet(Model):
-    """A payee's balance on the platform: rider credits, drivers' compensation, message cash."""
+    """A payee's balance on the platform: rider credits, drivers' compensation, message cash.
+
+    A wallet belongs to an identity, (role, sub): a rider and a driver with the same sub have two.
+    """
 
     class Meta(TableMeta):
         table_setting = "wallets_table"
 
-    payee_id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute(hash_key=True, attr_name="payee_id")  # `Wallet.owner_of(role, payee_id)`
     balance_krw = NumberAttribute(default=0)
+
+    @staticmethod
+    def owner_of(role: str, payee_id: str) -> str:
+        return f"{role}#{payee_id}"
 
 
 class Transfer(Model):

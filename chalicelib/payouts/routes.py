@@ -65,7 +65,7 @@ def ledger(query: LedgerQuery):
 @payouts.route("/me/wallet", methods=["GET"], roles=["rider", "driver", "business"])
 def my_wallet(caller: Caller):
     """Your balance of credits and compensation on the platform."""
-    return service.wallet_of(caller.sub)
+    return service.wallet_of(caller)
 
 
 @payouts.route("/audit", methods=["GET"], roles=ADMIN, query="AuditQuery")

@@ -23,4 +23,5 @@ class ReportQuery(PageQuery):
 
 
 class AuditQuery(PageQuery):
-    day: date | None = Field(default=None, description="UTC day, YYYY-MM-DD; today when left out")
+    day: date | None = Field(default=None, ge=date(2000, 1, 1), le=date(2099, 12, 31),
+                             description="UTC day, YYYY-MM-DD; today when left out")

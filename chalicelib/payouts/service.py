@@ -191,7 +191,8 @@ def _commit(record: PayoutRound, chunk: RoundChunk, program, claims: list, trans
                                 method=method, transfer_id=transfers.get(claim.claim_id), created_at=now),
                     condition=LedgerEntry.claim_id.does_not_exist())
             if method == "wallet":
-                tx.update(Wallet(claim.payee_id), actions=[Wallet.balance_krw.add(int(claim.payout_krw))])
+                tx.update(Wallet(Wallet.owner_of(claim.payee_role, claim.payee_id)),
+                          actions=[Wallet.balance_krw.add(int(claim.payout_krw))])
         compensation.count_paid_in(tx, program, claims, now)
         tx.update(PayoutRound(record.round_id), actions=[PayoutRound.paid_count.add(len(claims)),
                                                          PayoutRound.paid_krw.add(total)])
@@ -278,14 +279,13 @@ def view_entry(entry: LedgerEntry) -> dict:
             "method": entry.method, "transfer_id": entry.transfer_id, "created_at": iso(entry.created_at)}
 
 
-def wallet_of(payee_id: str) -> dict:
+def wallet_of(payee: Caller) -> dict:
     """The caller's balance of credits and compensation on the platform."""
     try:
-        balance = int(Wallet.get(payee_id).balance_krw)
+        balance = int(Wallet.get(Wallet.owner_of(payee.role, payee.sub)).balance_krw)
     except DoesNotExist:
         balance = 0
-    return {"payee_id": payee_id, "balance_krw": balance}
-
+    return {"payee_id": payee.sub, "balance_krw": balance}
 
 # --- the final report -------------------------------------------------------------------------------------
 

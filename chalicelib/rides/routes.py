@@ -87,7 +87,8 @@ def rate_ride(ride_id: str, caller: Caller, body: RatingIn):
     return service.rate(caller.sub, ride_id, body, clock.now())
 
 
-@rides.route("/rides/{ride_id}/complaints", methods=["POST"], roles=RIDER, body="ComplaintIn", status=201)
+@rides.route("/rides/{ride_id}/complaints", methods=["POST"], roles=RIDER, body="ComplaintIn", status=201,
+             hourly_cap="complaints")
 def complain(ride_id: str, caller: Caller, body: ComplaintIn):
     """The ride's rider complains about its driver."""
     return service.complain(caller.sub, ride_id, body, clock.now())

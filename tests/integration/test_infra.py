@@ -4,6 +4,7 @@ from dataclasses import fields
 
 from pynamodb.models import Model
 
+import chalicelib.core.quotas  # noqa: F401 - loaded lazily by the app; its model must be checked too
 from chalicelib.core.config import Settings
 from devstack import cloud
 from tests.conftest import all_models

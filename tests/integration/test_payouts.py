@@ -389,7 +389,7 @@ def test_an_approved_round_is_paid_through_the_queue_once_with_ledger_report_aud
 
     audit = desk.ok(200, "get", "/audit?limit=200")["items"]
     actions = [(e["actor"], e["action"], e["target"]) for e in audit if "payout" in e["action"]]
-    assert actions == [("ops-1", "POST /payouts", ""),
+    assert actions == [("ops-1", "POST /payouts", f"round_id={round_id}"),
                        ("ops-2", "POST /payouts/{round_id}/approve", f"round_id={round_id}"),
                        ("payout-worker", "payout round paid", f"round_id={round_id}")]
     assert [e["detail"] for e in audit if e["action"] == "payout round paid"] == [{"paid_krw": 740_000, "claims": 5}]
@@ -417,7 +417,7 @@ def test_message_cash_is_paid_into_wallets_once(desk, small_chunks):
 
     for chunk_no in range(2):
         service.pay_chunk({"round_id": round_view["round_id"], "chunk_no": chunk_no})
-    assert [int(Wallet.get(p).balance_krw) for p in payees] == [CASH_KRW] * 3
+    assert [int(Wallet.get(Wallet.owner_of("business", p)).balance_krw) for p in payees] == [CASH_KRW] * 3
     report = desk.ok(200, "get", f"/programs/{program_id}/report")
     assert report["by_tier"] == {"message_cash": {"approved": 3, "approved_krw": 3 * CASH_KRW, "paid": 3,
                                                   "paid_krw": 3 * CASH_KRW}}
@@ -791,8 +791,8 @@ def test_two_workers_paying_the_same_chunks_at_once_pay_each_claim_once(moto_ser
         assert sorted(sent) == sorted(ledger_entry_id(c) for c in owed[damage]), "one transfer per damage claim"
         assert {e.entry_id: e.transfer_id for e in LedgerEntry.by_program.query(damage)} == {
             key: t.transfer_id for key, t in sent.items()}
-        assert {w.payee_id: int(w.balance_krw) for w in Wallet.scan()} == {
-            compensation.claim_of(c).payee_id: CASH_KRW for c in owed[cash]}
+        assert {w.owner: int(w.balance_krw) for w in Wallet.scan()} == {
+            Wallet.owner_of("business", compensation.claim_of(c).payee_id): CASH_KRW for c in owed[cash]}
 
     forced = [race for race in lost_races if race in meetings]
     assert sorted(forced) == sorted(meetings), "of each pair made to meet, exactly one worker lost"
