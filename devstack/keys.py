@@ -4,6 +4,7 @@ The local stack verifies tokens against the JWKS file (`AUTH_JWKS_FILE`), as AWS
 Cognito's tokens against Cognito's JWKS URL.
 """
 
+import fcntl
 import json
 import time
 from functools import lru_cache
@@ -29,10 +30,17 @@ class DevKeys:
         self.jwks_path = self.folder / "jwks.json"
 
     def ensure(self) -> "DevKeys":
-        """Create the key pair and JWKS unless both exist already."""
+        """Create the key pair and JWKS unless both exist already (safe when processes race to do it)."""
         if self.private_key_path.exists() and self.jwks_path.exists():
             return self
         self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".dev-key.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # a test worker and a stack starting at once make one pair
+            if not (self.private_key_path.exists() and self.jwks_path.exists()):
+                self._create()
+        return self
+
+    def _create(self) -> None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
@@ -41,7 +49,6 @@ class DevKeys:
         public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
         public_jwk.update({"kid": KEY_ID, "use": "sig", "alg": "RS256"})
         self.jwks_path.write_text(json.dumps({"keys": [public_jwk]}, indent=2))
-        return self
 
     def token(self, role: str, sub: str, approver: bool = False, ttl_s: int = 12 * 3600,
               issuer: str = ISSUER, audience: str = AUDIENCE, **claims: Any) -> str:

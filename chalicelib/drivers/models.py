@@ -38,6 +38,7 @@ class Driver(Model):
     rating = NumberAttribute(null=True)
     complaint_count = NumberAttribute(default=0)
     online_since = UnicodeAttribute(null=True)      # the open OnlineSession's key
+    version = NumberAttribute(default=0)            # +1 on each write of what the geo-index spots derive from
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

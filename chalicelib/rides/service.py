@@ -2,13 +2,17 @@
 cancel, rate and complain; and dispatch, which offers each ride to one driver at a time.
 
 A ride and its driver always change together in one DynamoDB transaction whose conditions check
-both states, so a driver never holds two offers or rides and a ride is never in two states.
+both states, so a driver never holds two offers or rides and a ride is never in two states. A transaction
+that lost a race (say, the driver saved their profile meanwhile) is decided again on what is there now;
+only an action that no longer fits is a 409.
 """
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 from zlib import crc32
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -25,7 +29,7 @@ from chalicelib.drivers import service as drivers
 from chalicelib.notices import service as notices
 from chalicelib.rides import rules
 from chalicelib.rides.models import Complaint, Ride, RideTally
-from chalicelib.rides.rules import IllegalTransition, RideStatus
+from chalicelib.rides.rules import IllegalTransition, LostRace, RideStatus
 from chalicelib.rides.schemas import Cancellation, ComplaintIn, Completion, RatingIn, RideCreated, RideRequest
 
 OPEN_SHARDS = 4
@@ -34,6 +38,8 @@ LOSS_SHARDS = 4
 TALLY_KEPT = timedelta(days=2)
 DRIVERS_TRIED_PER_DISPATCH = 2
 TARIFFS_FILE = Path(__file__).with_name("tariffs.json")
+RACE_ATTEMPTS = 4  # an action whose write lost a race is decided again this many times, then 409
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +57,7 @@ def request_ride(rider_id: str, request: RideRequest, idempotency_key: str | Non
 def ride_for(caller: Caller, ride_id: str, now: datetime) -> dict:
     """The ride as its rider, its driver or an admin sees it (an expired offer moves on first)."""
     ride = _ride(ride_id)
-    if caller.role != "admin" and caller.sub not in (ride.rider_id, ride.driver_id):
+    if caller.role != "admin" and not _party_to(caller, ride):
         raise NotFound(f"no ride {ride_id}")
     return view(_settle_offer(ride, now))
 
@@ -71,24 +77,14 @@ def offers_for(driver_id: str, now: datetime) -> list[dict]:
 
 def accept(driver_id: str, ride_id: str, now: datetime) -> dict:
     """The offered driver takes the ride."""
-    ride = _settle_offer(_offered_to(driver_id, ride_id), now)
-    if ride.status != RideStatus.OFFERED or ride.driver_id != driver_id:
-        raise Conflict("the offer expired and went to another driver")
-    with _conflict_on_race(ride), transaction() as tx:
-        tx.update(ride, condition=_offer_holds(ride, driver_id, now), actions=[
-            Ride.status.set(rules.next_status(ride.status, "accept")), Ride.accepted_at.set(now),
-            Ride.offer_expires_at.remove(), Ride.open_key.remove(), Ride.updated_at.set(now)])
-        drivers.accept_in(tx, driver_id, ride_id, now)
+    _decided_again(lambda: _accept(driver_id, ride_id, now))
     count("RidesAccepted")
     return view(_ride(ride_id))
 
 
 def decline(driver_id: str, ride_id: str, now: datetime) -> dict:
     """The offered driver passes; the ride goes to the next candidate."""
-    ride = _settle_offer(_offered_to(driver_id, ride_id), now)
-    if ride.status != RideStatus.OFFERED or ride.driver_id != driver_id:
-        raise Conflict("the offer is no longer yours")
-    _take_back_offer(ride, "decline", now)
+    ride = _decided_again(lambda: _decline(driver_id, ride_id, now))
     count("RidesDeclined")
     try:
         return view(_dispatch(ride, now))
@@ -108,6 +104,36 @@ def start(driver_id: str, ride_id: str, now: datetime) -> dict:
 
 def complete(driver_id: str, ride_id: str, trip: Completion, now: datetime) -> dict:
     """End the ride with the final fare; the driver is available again and earns the payout."""
+    return _decided_again(lambda: _complete(driver_id, ride_id, trip, now))
+
+
+def cancel(caller: Caller, ride_id: str, cancellation: Cancellation, now: datetime) -> dict:
+    """The ride's rider or driver calls it off before it starts."""
+    _decided_again(lambda: _cancel(caller, ride_id, cancellation, now))
+    count("RidesCancelled")
+    return view(_ride(ride_id))
+
+
+def _accept(driver_id: str, ride_id: str, now: datetime) -> None:
+    ride = _settle_offer(_offered_to(driver_id, ride_id), now)
+    if ride.status != RideStatus.OFFERED or ride.driver_id != driver_id:
+        raise Conflict("the offer expired and went to another driver")
+    with _conflict_on_race(ride), transaction() as tx:
+        tx.update(ride, condition=_offer_holds(ride, driver_id, now), actions=[
+            Ride.status.set(rules.next_status(ride.status, "accept")), Ride.accepted_at.set(now),
+            Ride.offer_expires_at.remove(), Ride.open_key.remove(), Ride.updated_at.set(now)])
+        drivers.accept_in(tx, driver_id, ride_id, now)
+
+
+def _decline(driver_id: str, ride_id: str, now: datetime) -> Ride:
+    ride = _settle_offer(_offered_to(driver_id, ride_id), now)
+    if ride.status != RideStatus.OFFERED or ride.driver_id != driver_id:
+        raise Conflict("the offer is no longer yours")
+    _take_back_offer(ride, "decline", now)
+    return ride
+
+
+def _complete(driver_id: str, ride_id: str, trip: Completion, now: datetime) -> dict:
     ride = _driven_by(driver_id, ride_id)
     status = rules.next_status(ride.status, "complete")
     fare = rules.final_fare(ride.service, trip.distance_m, trip.duration_s, ride.started_at or now, tariffs())
@@ -121,10 +147,9 @@ def complete(driver_id: str, ride_id: str, trip: Completion, now: datetime) -> d
     return {"ride_id": ride_id, "status": status, "fare": fare.as_dict()}
 
 
-def cancel(caller: Caller, ride_id: str, cancellation: Cancellation, now: datetime) -> dict:
-    """The ride's rider or driver calls it off before it starts."""
+def _cancel(caller: Caller, ride_id: str, cancellation: Cancellation, now: datetime) -> None:
     ride = _ride(ride_id)
-    if caller.sub not in (ride.rider_id, ride.driver_id) or caller.role not in ("rider", "driver"):
+    if not _party_to(caller, ride):
         raise Forbidden("only the ride's rider or driver may cancel it")
     status = rules.next_status(ride.status, "cancel")
     actions = [Ride.status.set(status), Ride.cancel_reason.set(cancellation.reason), Ride.cancelled_by.set(caller.role),
@@ -134,8 +159,6 @@ def cancel(caller: Caller, ride_id: str, cancellation: Cancellation, now: dateti
         tx.update(ride, condition=Ride.status == ride.status, actions=actions)
         if ride.driver_id and ride.status in rules.WITH_DRIVER:
             drivers.release_in(tx, ride.driver_id, ride_id, now)
-    count("RidesCancelled")
-    return view(_ride(ride_id))
 
 
 def rate(rider_id: str, ride_id: str, rating: RatingIn, now: datetime) -> dict:
@@ -285,7 +308,7 @@ def _offer(ride: Ride, driver_id: str, now: datetime, new: bool) -> bool:
     try:
         with transaction() as tx:
             tx.save(ride, condition=ride_unchanged)
-            drivers.offer_in(tx, driver_id, ride.ride_id, expires_at, now)
+            drivers.offer_in(tx, driver_id, ride.ride_id, ride.service, expires_at, now)
         return True
     except TransactWriteError as exc:
         ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = previous, None, None, last_change
@@ -297,14 +320,18 @@ def _offer(ride: Ride, driver_id: str, now: datetime, new: bool) -> bool:
 
 def _settle_offer(ride: Ride, now: datetime) -> Ride:
     """An offer past its time counts as declined: the ride moves on to the next candidate."""
-    if ride.status != RideStatus.OFFERED or ride.offer_expires_at is None or now < ride.offer_expires_at:
-        return ride
-    try:
-        _take_back_offer(ride, "offer_expired", now)
-        count("OffersExpired")
-        return _dispatch(ride, now)
-    except Conflict:
-        return _ride(ride.ride_id)  # someone else moved the ride on first: theirs stands
+    for _ in range(RACE_ATTEMPTS):
+        if ride.status != RideStatus.OFFERED or ride.offer_expires_at is None or now < ride.offer_expires_at:
+            return ride
+        try:
+            _take_back_offer(ride, "offer_expired", now)
+            count("OffersExpired")
+            return _dispatch(ride, now)
+        except LostRace:
+            ride = _ride(ride.ride_id)  # the ride or its driver changed: decide again on what is there now
+        except Conflict:
+            return _ride(ride.ride_id)  # someone else moved the ride on first: theirs stands
+    return ride
 
 
 def _take_back_offer(ride: Ride, action: str, now: datetime) -> None:
@@ -357,8 +384,19 @@ def _offer_holds(ride: Ride, driver_id: str, now: datetime):
     return (Ride.status == RideStatus.OFFERED) & (Ride.driver_id == driver_id) & (Ride.offer_expires_at > now)
 
 
+def _decided_again(action: Callable[[], T]) -> T:
+    """Run `action` (read, decide, write on condition) again while its write loses a race; then its 409."""
+    for attempt in range(RACE_ATTEMPTS):
+        try:
+            return action()
+        except LostRace:
+            if attempt == RACE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 class _conflict_on_race:  # noqa: N801 - used as a context manager, reads as a phrase
-    """A condition that failed because someone acted first becomes a 409 saying what the ride is now."""
+    """A condition that failed because someone acted first becomes a LostRace saying what the ride is now."""
 
     def __init__(self, ride: Ride):
         self.ride = ride
@@ -369,12 +407,17 @@ class _conflict_on_race:  # noqa: N801 - used as a context manager, reads as a p
     def __exit__(self, kind, exc, traceback):
         if isinstance(exc, (TransactWriteError, UpdateError, PutError)) and failed_on_condition(exc):
             current = _ride(self.ride.ride_id)
-            raise Conflict(f"the ride is {current.status} now") from exc
+            raise LostRace(f"the ride is {current.status} now") from exc
         return False
 
 
 def _ride(ride_id: str) -> Ride:
-    return get_or_404(Ride, ride_id, f"no ride {ride_id}")
+    return get_or_404(Ride, ride_id, f"no ride {ride_id}", consistent_read=True)  # what conditional writes build on
+
+
+def _party_to(caller: Caller, ride: Ride) -> bool:
+    """Whether the caller is the ride's rider or its driver: role and id together (ids may repeat across roles)."""
+    return (caller.role, caller.sub) in {("rider", ride.rider_id), ("driver", ride.driver_id)}
 
 
 def _offered_to(driver_id: str, ride_id: str) -> Ride:
