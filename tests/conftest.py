@@ -16,7 +16,9 @@ from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import boto3  # noqa: E402
+import botocore.session  # noqa: E402
 import pytest  # noqa: E402
+from botocore.loaders import create_loader  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from pynamodb.models import Model  # noqa: E402
 
@@ -47,6 +49,22 @@ def forget_connections() -> None:
     dynamo_connection.cache_clear()
     for model in all_models():
         model._connection = None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_botocore_loader():
+    """Every boto3/PynamoDB session of the test run shares one model loader, as the clients of one session do:
+    the app builds fresh clients for each test's stack, and parsing botocore's JSON models again takes a second."""
+    loaders: dict = {}
+
+    def shared_loader(search_path_string=None):
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared_loader)
+        yield
 
 
 @pytest.fixture(scope="session")

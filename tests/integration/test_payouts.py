@@ -13,9 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import boto3
-import botocore.session
 import pytest
-from botocore.loaders import create_loader
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.compensation import service as compensation
@@ -156,22 +154,6 @@ class Desk:
         self.approve_round(cut["round_id"])
         self.drain()
         return self.round(cut["round_id"])
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_botocore_loader():
-    """Every boto3/PynamoDB session of this module shares one model loader, as the clients of one session do:
-    the app builds fresh clients for each test's stack, and parsing botocore's JSON models again takes a second."""
-    loaders: dict = {}
-
-    def shared_loader(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = create_loader(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", shared_loader)
-        yield
 
 
 @pytest.fixture

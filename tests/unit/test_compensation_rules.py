@@ -208,6 +208,22 @@ def test_a_program_without_a_deadline_has_nothing_to_extend():
     assert extension_problem(0, None, CLOSES, FIRE) == ("this program has no intake deadline to extend", None)
 
 
+@pytest.mark.parametrize(("opens_at", "closes_at", "now", "problem"), [
+    (OPENS, CLOSES, FIRE, None),
+    (None, CLOSES, FIRE, None),
+    (OPENS, None, FIRE, None),
+    (FIRE - timedelta(days=30), FIRE + timedelta(seconds=1), FIRE, None),
+    (FIRE - timedelta(days=30), FIRE, FIRE, "closed already"),
+    (FIRE - timedelta(days=30), FIRE - timedelta(days=1), FIRE, "closed already"),
+    (None, FIRE - timedelta(days=1), FIRE, "closed already"),
+    (CLOSES, OPENS, FIRE, "after intake_opens_at"),
+    (CLOSES, CLOSES, FIRE, "after intake_opens_at"),
+])
+def test_a_new_programs_intake_must_close_in_the_future_and_after_it_opens(opens_at, closes_at, now, problem):
+    found = rules.new_intake_problem(opens_at, closes_at, now)
+    assert found is None if problem is None else problem in found
+
+
 # --- lost income ------------------------------------------------------------------------------------------
 
 def test_income_in_takes_edge_hours_pro_rata_and_whole_hours_whole():

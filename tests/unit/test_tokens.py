@@ -86,3 +86,53 @@ def test_the_caller_survives_the_gateway_context_with_booleans_as_strings():
     caller = Caller("ops-1", "admin", approver=True, expires_at=2_000_000_000)
     context = {**{k: str(v).lower() for k, v in caller.auth_context().items()}, "principalId": "ops-1"}
     assert Caller.from_auth_context(context) == caller
+
+
+# --- claims of odd shapes, subjects that are not plain, several audiences ------------------------------------
+
+def signed(dev_keys, **claims) -> str:
+    """A validly signed token for the app, with `claims` replacing (or, when None, dropping) the usual ones."""
+    usual = {"sub": "ops-1", "role": "admin", "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 600}
+    return dev_keys.sign({k: v for k, v in {**usual, **claims}.items() if v is not None})
+
+
+@pytest.mark.parametrize("claims", [
+    pytest.param({"role": ["admin"]}, id="role-list"),
+    pytest.param({"role": {"name": "admin"}}, id="role-object"),
+    pytest.param({"role": 1}, id="role-number"),
+    pytest.param({"role": True}, id="role-boolean"),
+    pytest.param({"role": None, "cognito:groups": [["admin"]]}, id="groups-nested"),
+    pytest.param({"role": None, "cognito:groups": [1]}, id="groups-number"),
+    pytest.param({"role": None, "cognito:groups": ["driver", {"admin": True}]}, id="groups-with-an-object"),
+    pytest.param({"role": None, "cognito:groups": "admin"}, id="groups-a-string"),
+])
+def test_a_signed_token_whose_role_claim_has_another_shape_is_refused(dev_keys, settings, claims):
+    with pytest.raises(Unauthenticated):
+        verify_token(signed(dev_keys, **claims), settings)
+
+
+@pytest.mark.parametrize("claims", [
+    {"role": ["rider"]}, {"role": {"a": 1}}, {"role": 7}, {"cognito:groups": [["admin"]]}, {"cognito:groups": [3]},
+])
+def test_role_of_refuses_a_claim_of_another_shape_instead_of_crashing(claims):
+    with pytest.raises(Unauthenticated):
+        role_of(claims)
+
+
+@pytest.mark.parametrize("sub", ["ops-1 ", " ops-1", "ops-1\n", "ops\x00-1", "ops\x1b-1", "ops\u200b-1", "\tops-1"])
+def test_a_subject_with_surrounding_spaces_or_control_characters_is_refused(dev_keys, settings, sub):
+    with pytest.raises(Unauthenticated, match="subject"):
+        verify_token(signed(dev_keys, sub=sub), settings)
+
+
+def test_several_comma_separated_audiences_each_accept_their_tokens(dev_keys, settings):
+    several = Settings(**{**vars(settings), "auth_audience": "web-app, o2o-mobility,driver-app"})
+    id_token = signed(dev_keys, aud="o2o-mobility", sub="rider-1", role="rider")
+    access_token = signed(dev_keys, aud=None, client_id="driver-app", sub="driver-1", role=None,
+                          **{"cognito:groups": ["driver"]})
+    assert verify_token(id_token, several).sub == "rider-1"
+    assert (verify_token(access_token, several).sub, verify_token(access_token, several).role) == ("driver-1", "driver")
+    for stranger in (signed(dev_keys, aud="another-app"), signed(dev_keys, aud="web-app, o2o-mobility,driver-app"),
+                     signed(dev_keys, aud=None, client_id="another-app")):
+        with pytest.raises(Unauthenticated, match="audience"):
+            verify_token(stranger, several)
