@@ -100,6 +100,58 @@ def connection() -> Connection:
     return Connection()
 
 
-def transaction() -> TransactWrite:
-    """A new all-or-nothing write: `with transaction() as tx: tx.update(...); tx.save(...)`."""
-    return TransactWrite(connection=connection())
+def transaction() -> "GuardedTransaction":
+    """A new all-or-nothing write: `with transaction() as tx: tx.update(..., conflict="..."); tx.save(...)`."""
+    return GuardedTransaction(connection=connection())
+
+
+class GuardedTransaction(TransactWrite):
+    """A transaction whose items may each name the conflict their condition stands for.
+
+        with transaction() as tx:
+            tx.update(claim, condition=..., actions=..., conflict="the claim was reviewed meanwhile")
+            tx.update(program, condition=..., actions=..., conflict="the budget is spent")
+
+    When DynamoDB cancels it because one of those conditions failed, the commit raises `Conflict` with
+    that item's message. Items are matched by kind and order, the way DynamoDB reports them (PynamoDB
+    sends condition checks, deletes, puts, then updates, whatever order they were written in). Anything
+    else, including a condition with no message and a clash with a concurrent transaction, is raised as it is.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._conflicts: dict[str, list[str | None]] = {"check": [], "delete": [], "put": [], "update": []}
+
+    def condition_check(self, model_cls, hash_key, range_key=None, condition=None, *, conflict: str | None = None):
+        super().condition_check(model_cls, hash_key, range_key=range_key, condition=condition)
+        self._conflicts["check"].append(conflict)
+
+    def delete(self, model, condition=None, *, add_version_condition: bool = True, conflict: str | None = None):
+        super().delete(model, condition=condition, add_version_condition=add_version_condition)
+        self._conflicts["delete"].append(conflict)
+
+    def save(self, model, condition=None, return_values=None, *, conflict: str | None = None):
+        super().save(model, condition=condition, return_values=return_values)
+        self._conflicts["put"].append(conflict)
+
+    def update(self, model, actions, condition=None, return_values=None, *, add_version_condition: bool = True,
+               conflict: str | None = None):
+        super().update(model, actions, condition=condition, return_values=return_values,
+                       add_version_condition=add_version_condition)
+        self._conflicts["update"].append(conflict)
+
+    def _commit(self):
+        try:
+            return super()._commit()
+        except TransactWriteError as exc:
+            message = self.conflict_of(exc)
+            if message:
+                raise Conflict(message) from exc
+            raise
+
+    def conflict_of(self, exc: Exception) -> str | None:
+        """The message of the first item whose own condition failed in `exc`, if that item named one."""
+        messages = [m for kind in ("check", "delete", "put", "update") for m in self._conflicts[kind]]
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        return next((message for reason, message in zip(reasons, messages, strict=False)
+                     if message and reason is not None and reason.code == "ConditionalCheckFailed"), None)
