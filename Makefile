@@ -37,8 +37,10 @@ test: lint pytest package
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
+# Two workers (this machine has two cores), each test file on one worker so a module's stack is started once;
+# the ten slowest tests are printed at the end.
 pytest: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile --durations=10
 
 ## package: `chalice package` with infra/ merged in, checked by cfn-lint
 package: $(BIN)/.installed

@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -329,6 +330,32 @@ def scan(table_, condition) -> list[dict]:
 def test_many_clients_at_once_lose_and_duplicate_nothing(stack, programs, drivers_online):
     base, rec, world = stack["base"], Recorder(), World()
     began = datetime.now(UTC)
+    elapsed = run_clients(base, programs, drivers_online, rec, world)
+
+    admin = bearer("admin", "load-ops")
+    session = requests.Session()
+    for ride_id, rider in list(world.open_rides.items()):  # rides a rider stopped following: end them now
+        rec.call(session, base, "POST /rides/{id}/cancel (clean-up)", "POST", f"/rides/{ride_id}/cancel",
+                 bearer("rider", rider), {"reason": "load test over"})
+    rec.report()
+    print(f"== load: {elapsed:.1f} s of traffic from {RIDERS + DRIVERS + BUSINESSES} clients; "
+          f"{len(world.ride_by_key)} rides ({len(world.completions)} completed), {len(world.claims)} claims, "
+          f"{sum(len(v) for v in world.retried_keys.values())} ride and "
+          f"{sum(len(v) for v in world.claim_retries.values())} claim answers to repeated keys")
+
+    checked = Checked(stack, rec, session, admin)
+    problems = [*rec.failures, *key_problems(world), *checked.rides(world),
+                *checked.earnings(world, drivers_online, began), *checked.claims(world, programs)]
+    problems += [f"unexpected answer: {op} -> {status}" for op, status in rec.unexpected()]
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+    assert world.ride_by_key, "the load produced no rides"
+    assert world.completions, "the load completed no ride"
+    assert world.claims, "the load filed no claim"
+
+
+def run_clients(base: str, programs, drivers_online, rec: "Recorder", world: "World") -> float:
+    """Riders, businesses and drivers at once for DURATION_S; returns the seconds of traffic."""
     deadline = time.monotonic() + DURATION_S
     threads = [threading.Thread(target=rider_client, args=(base, n, deadline, rec, world)) for n in range(RIDERS)]
     threads += [threading.Thread(target=business_client, args=(base, n, programs, deadline, rec, world))
@@ -343,97 +370,107 @@ def test_many_clients_at_once_lose_and_duplicate_nothing(stack, programs, driver
     world.riders_done.set()
     for thread in drivers:
         thread.join(timeout=60)
-    elapsed = time.monotonic() - started
     assert not any(t.is_alive() for t in drivers + threads), "a client thread hung"
+    return time.monotonic() - started
 
-    admin = bearer("admin", "load-ops")
-    session = requests.Session()
-    for ride_id, rider in list(world.open_rides.items()):  # rides a rider stopped following: end them now
-        rec.call(session, base, "POST /rides/{id}/cancel (clean-up)", "POST", f"/rides/{ride_id}/cancel",
-                 bearer("rider", rider), {"reason": "load test over"})
-    rec.report()
-    print(f"== load: {elapsed:.1f} s of traffic from {RIDERS + DRIVERS + BUSINESSES} clients; "
-          f"{len(world.ride_by_key)} rides ({len(world.completions)} completed), {len(world.claims)} claims, "
-          f"{sum(len(v) for v in world.retried_keys.values())} ride and "
-          f"{sum(len(v) for v in world.claim_retries.values())} claim answers to repeated keys")
 
-    problems = list(rec.failures)
+def key_problems(world: "World") -> list[str]:
+    """Retried keys answered with the first ride / claim; distinct keys got distinct ones."""
+    problems = []
     for operation, refused in world.refused_retries.items():
         problems.append(f"{operation}: {len(refused)} of {world.retries[operation]} retries with the same key and "
                         f"body, sent after the first 201, did not get the first answer back; e.g. {refused[0]}")
-    # Retried keys answered with the first ride / claim; distinct keys got distinct ones.
     for key, later in world.retried_keys.items():
         if any(ride_id != world.ride_by_key[key] for ride_id in later):
             problems.append(f"ride key {key}: first {world.ride_by_key[key]}, then {later}")
     for key, later in world.claim_retries.items():
         if any(claim_id != world.claim_by_key[key] for claim_id in later):
             problems.append(f"claim key {key}: first {world.claim_by_key[key]}, then {later}")
-    ride_ids = set(world.ride_by_key.values())
-    if len(ride_ids) != len(world.ride_by_key):
-        problems.append(f"{len(world.ride_by_key)} ride keys but {len(ride_ids)} distinct rides")
+    if len(set(world.ride_by_key.values())) != len(world.ride_by_key):
+        problems.append(f"{len(world.ride_by_key)} ride keys but {len(set(world.ride_by_key.values()))} distinct rides")
     if len(world.claims) != len(world.claim_by_key):
         problems.append(f"{len(world.claim_by_key)} claim keys but {len(world.claims)} distinct claims")
+    return problems
 
-    # Every ride the clients were told about exists exactly once, and nothing else was created for them.
-    stored = scan(table(stack, "rides"), Attr("rider_id").begins_with("load-rider-"))
-    stored_ids = Counter(item["ride_id"] for item in stored)
-    if set(stored_ids) != ride_ids or any(n != 1 for n in stored_ids.values()):
-        problems.append(f"rides stored for the riders: {len(stored_ids)} (extra {sorted(set(stored_ids) - ride_ids)}"
-                        f", missing {sorted(ride_ids - set(stored_ids))}); answered: {len(ride_ids)}")
-    for ride_id in sorted(ride_ids):
-        seen = rec.call(session, base, "GET /rides/{id} (audit)", "GET", f"/rides/{ride_id}", admin)
-        if seen is None or seen.status_code != 200 or seen.json()["ride_id"] != ride_id:
-            problems.append(f"GET /rides/{ride_id} -> {getattr(seen, 'status_code', None)}")
-            continue
-        ride = seen.json()
-        if ride["status"] not in RIDE_STATES_DONE:
-            problems.append(f"ride {ride_id} still {ride['status']} after the clean-up")
-        told = world.completions.get(ride_id)
-        if (ride["status"] == "completed") != (told is not None):
-            problems.append(f"ride {ride_id} is {ride['status']} but completion told: {told}")
-        elif told and (ride["driver_id"], ride["fare"]) != told:
-            problems.append(f"ride {ride_id}: stored {ride['driver_id']} {ride['fare']}, told {told}")
 
-    # Each driver's earnings are exactly the completions that driver was told about, and nobody is left holding
-    # an offer or a ride.
-    window = {"from": iso(began - timedelta(hours=1)), "to": iso(datetime.now(UTC) + timedelta(hours=1))}
-    for driver in drivers_online:
-        mine = [fare for who, fare in world.completions.values() if who == driver]
-        earned = rec.call(session, base, "GET /drivers/me/earnings", "GET",
-                          f"/drivers/me/earnings?from={window['from']}&to={window['to']}", bearer("driver", driver))
-        if earned is None or earned.status_code != 200:
-            problems.append(f"earnings of {driver} -> {getattr(earned, 'status_code', None)}")
-            continue
-        expected = (len(mine), sum(fare["driver_payout_krw"] for fare in mine))
-        if (earned.json()["rides"], earned.json()["total_krw"]) != expected:
-            problems.append(f"{driver} earned {earned.json()['rides']} rides / {earned.json()['total_krw']} KRW, "
-                            f"completions told: {expected}")
-        me = rec.call(session, base, "GET /drivers/me", "GET", "/drivers/me", bearer("driver", driver))
-        if me is None or me.status_code != 200 or me.json()["status"] != "available":
-            problems.append(f"{driver} after the load: {getattr(me, 'text', None)}")
+@dataclass
+class Checked:
+    """What the stack holds after the load, read back through the API and the tables."""
 
-    # Every claim is readable by its business and an admin, and each program counted exactly its claims.
-    for claim_id, claim in sorted(world.claims.items()):
-        for who in (admin, bearer("business", claim["business"])):
-            seen = rec.call(session, base, "GET /claims/{id}", "GET", f"/claims/{claim_id}", who)
-            if seen is None or seen.status_code != 200 or (seen.json()["claim_id"], seen.json()["program_id"],
-                                                           seen.json()["loss_krw"]) != (claim_id, claim["program"],
-                                                                                        claim["loss_krw"]):
-                problems.append(f"GET /claims/{claim_id} -> {getattr(seen, 'status_code', None)} "
-                                f"{getattr(seen, 'text', '')[:200]}")
-    claims_table = table(stack, "claims")
-    for program in programs:
-        filed = {claim_id for claim_id, claim in world.claims.items() if claim["program"] == program}
-        detail = rec.call(session, base, "GET /programs/{id}", "GET", f"/programs/{program}", admin)
-        counted = detail.json()["counts"]["filed"] if detail is not None and detail.status_code == 200 else None
-        in_table = {item["claim_id"] for item in scan(claims_table, Attr("program_id").eq(program))}
-        if counted != len(filed) or in_table != filed:
-            problems.append(f"program {program}: counts.filed {counted}, {len(in_table)} claims stored "
-                            f"(extra {sorted(in_table - filed)}), {len(filed)} filed")
+    stack: dict
+    rec: "Recorder"
+    session: requests.Session
+    admin: dict
 
-    problems += [f"unexpected answer: {op} -> {status}" for op, status in rec.unexpected()]
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
-    assert ride_ids, "the load produced no rides"
-    assert world.completions, "the load completed no ride"
-    assert world.claims, "the load filed no claim"
+    def get(self, operation: str, path: str, who: dict):
+        return self.rec.call(self.session, self.stack["base"], operation, "GET", path, who)
+
+    def rides(self, world: "World") -> list[str]:
+        """Every ride the clients were told about exists exactly once, ended, with the fare they were told."""
+        problems, ride_ids = [], set(world.ride_by_key.values())
+        stored = scan(table(self.stack, "rides"), Attr("rider_id").begins_with("load-rider-"))
+        stored_ids = Counter(item["ride_id"] for item in stored)
+        if set(stored_ids) != ride_ids or any(n != 1 for n in stored_ids.values()):
+            extra, missing = sorted(set(stored_ids) - ride_ids), sorted(ride_ids - set(stored_ids))
+            problems.append(f"rides stored for the riders: {len(stored_ids)} (extra {extra}, missing {missing}); "
+                            f"answered: {len(ride_ids)}")
+        for ride_id in sorted(ride_ids):
+            seen = self.get("GET /rides/{id} (audit)", f"/rides/{ride_id}", self.admin)
+            if seen is None or seen.status_code != 200 or seen.json()["ride_id"] != ride_id:
+                problems.append(f"GET /rides/{ride_id} -> {getattr(seen, 'status_code', None)}")
+                continue
+            problems += ride_problems(seen.json(), world.completions.get(ride_id))
+        return problems
+
+    def earnings(self, world: "World", drivers_online, began: datetime) -> list[str]:
+        """Each driver earned exactly the completions they were told about, and holds no offer or ride."""
+        problems = []
+        window = f"from={iso(began - timedelta(hours=1))}&to={iso(datetime.now(UTC) + timedelta(hours=1))}"
+        for driver in drivers_online:
+            mine = [fare for who, fare in world.completions.values() if who == driver]
+            earned = self.get("GET /drivers/me/earnings", f"/drivers/me/earnings?{window}", bearer("driver", driver))
+            if earned is None or earned.status_code != 200:
+                problems.append(f"earnings of {driver} -> {getattr(earned, 'status_code', None)}")
+                continue
+            expected = (len(mine), sum(fare["driver_payout_krw"] for fare in mine))
+            if (earned.json()["rides"], earned.json()["total_krw"]) != expected:
+                problems.append(f"{driver} earned {earned.json()['rides']} rides / {earned.json()['total_krw']} "
+                                f"KRW, completions told: {expected}")
+            me = self.get("GET /drivers/me", "/drivers/me", bearer("driver", driver))
+            if me is None or me.status_code != 200 or me.json()["status"] != "available":
+                problems.append(f"{driver} after the load: {getattr(me, 'text', None)}")
+        return problems
+
+    def claims(self, world: "World", programs) -> list[str]:
+        """Every claim is readable by its business and an admin, and each program counted exactly its claims."""
+        problems = []
+        for claim_id, claim in sorted(world.claims.items()):
+            for who in (self.admin, bearer("business", claim["business"])):
+                seen = self.get("GET /claims/{id}", f"/claims/{claim_id}", who)
+                shown = (seen.json()["claim_id"], seen.json()["program_id"], seen.json()["loss_krw"]) \
+                    if seen is not None and seen.status_code == 200 else None
+                if shown != (claim_id, claim["program"], claim["loss_krw"]):
+                    problems.append(f"GET /claims/{claim_id} -> {getattr(seen, 'status_code', None)} "
+                                    f"{getattr(seen, 'text', '')[:200]}")
+        claims_table = table(self.stack, "claims")
+        for program in programs:
+            filed = {claim_id for claim_id, claim in world.claims.items() if claim["program"] == program}
+            detail = self.get("GET /programs/{id}", f"/programs/{program}", self.admin)
+            counted = detail.json()["counts"]["filed"] if detail is not None and detail.status_code == 200 else None
+            in_table = {item["claim_id"] for item in scan(claims_table, Attr("program_id").eq(program))}
+            if counted != len(filed) or in_table != filed:
+                problems.append(f"program {program}: counts.filed {counted}, {len(in_table)} claims stored "
+                                f"(extra {sorted(in_table - filed)}), {len(filed)} filed")
+        return problems
+
+
+def ride_problems(ride: dict, told) -> list[str]:
+    """A ride after the clean-up: ended, and completed exactly when its driver was told so, with that fare."""
+    ride_id = ride["ride_id"]
+    if ride["status"] not in RIDE_STATES_DONE:
+        return [f"ride {ride_id} still {ride['status']} after the clean-up"]
+    if (ride["status"] == "completed") != (told is not None):
+        return [f"ride {ride_id} is {ride['status']} but completion told: {told}"]
+    if told and (ride["driver_id"], ride["fare"]) != told:
+        return [f"ride {ride_id}: stored {ride['driver_id']} {ride['fare']}, told {told}"]
+    return []
