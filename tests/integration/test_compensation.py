@@ -12,14 +12,27 @@ import pytest
 from chalicelib.core.clock import iso
 from devstack import cloud
 from devstack.pump import Pump
+from tests.integration.actors import (
+    ADMIN,
+    DAY,
+    cancel,
+    counts,
+    declare,
+    details,
+    drive,
+    driver,
+    file_claim,
+    filed,
+    go,
+    program,
+    resolve,
+    review,
+    ride,
+)
 
 # Without a Lambda context powertools' idempotency warns on every first use of a key; chalicelib expects it.
 pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")
 
-ADMIN = ("admin", "ops-1")
-SEOUL_CITY_HALL = {"lat": 37.5663, "lng": 126.9779}
-GANGNAM = {"lat": 37.4979, "lng": 127.0276}
-DAY = timedelta(days=1)
 
 
 def on(day: int, hour: int, minute: int = 0, second: int = 0, ms: int = 0) -> datetime:
@@ -27,61 +40,6 @@ def on(day: int, hour: int, minute: int = 0, second: int = 0, ms: int = 0) -> da
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-
-def declare(api, started_at: datetime, resolved_at: datetime | None = None) -> str:
-    """An incident on the `api` component (declared by hand), resolved at `resolved_at` if given."""
-    registered = api("post", "/components", ADMIN, {"name": "api", "heartbeat_timeout_s": 60})
-    assert registered.status_code in (201, 409), registered.body
-    declared = api("post", "/incidents", ADMIN, {"components": ["api"], "started_at": iso(started_at),
-                                                 "summary": "Fire at the Pangyo data centre"})
-    assert declared.status_code == 201, declared.body
-    incident_id = declared.json_body["incident_id"]
-    if resolved_at is not None:
-        resolve(api, incident_id, resolved_at)
-    return incident_id
-
-
-def resolve(api, incident_id: str, resolved_at: datetime) -> None:
-    answer = api("post", f"/incidents/{incident_id}/resolve", ADMIN, {"resolved_at": iso(resolved_at)})
-    assert answer.status_code == 200, answer.body
-
-
-def program(api, incident_id: str, kind: str, params: dict, name: str | None = None) -> dict:
-    created = api("post", "/programs", ADMIN, {"name": name or f"{kind} after the fire",
-                                               "incident_id": incident_id, "kind": kind, "params": params})
-    assert created.status_code == 201, created.body
-    return created.json_body
-
-
-def details(api, program_id: str) -> dict:
-    answer = api("get", f"/programs/{program_id}", ADMIN)
-    assert answer.status_code == 200, answer.body
-    return answer.json_body
-
-
-def counts(api, program_id: str) -> dict:
-    return details(api, program_id)["counts"]
-
-
-def file_claim(api, program_id: str, business: str, loss_krw: int | None = 100_000, channel: str = "web",
-               headers=None, **extra):
-    body = {"business_id": business, "business_name": f"{business} chicken", "channel": channel,
-            "evidence": [f"s3://evidence/{business}/sales.pdf"], **extra}
-    if loss_krw is not None:
-        body["loss_krw"] = loss_krw
-    return api("post", f"/programs/{program_id}/claims", ("business", business), body, headers=headers)
-
-
-def filed(api, program_id: str, business: str, loss_krw: int) -> str:
-    answer = file_claim(api, program_id, business, loss_krw)
-    assert answer.status_code == 201, answer.body
-    assert answer.json_body["status"] == "submitted"
-    return answer.json_body["claim_id"]
-
-
-def review(api, claim_id: str, decision: str, **extra):
-    return api("post", f"/claims/{claim_id}/review", ADMIN, {"decision": decision, **extra})
-
 
 def my_claims(api, who: tuple) -> list[dict]:
     answer = api("get", "/me/claims", who)
@@ -95,48 +53,11 @@ def payouts(api, program_id: str, people: list[str], role: str) -> dict[str, lis
             for person in people}
 
 
-def driver(api, sub: str, services=("taxi",)) -> None:
-    answer = api("put", "/drivers/me", ("driver", sub), {"name": sub, "services": list(services)})
-    assert answer.status_code == 200, answer.body
-
-
-def go(api, sub: str, status: str) -> None:
-    answer = api("post", "/drivers/me/status", ("driver", sub), {"status": status, **SEOUL_CITY_HALL})
-    assert answer.status_code == 200, answer.body
-
-
 def earned(driver_id: str, hour: str, total_krw: int, rides: int = 1) -> None:
     """An hour of a driver's earnings, as completed rides leave it (`hour` is `YYYY-MM-DDTHH`)."""
     from chalicelib.drivers.models import EarningsBucket
 
     EarningsBucket(driver_id, hour, total_krw=total_krw, rides=rides).save()
-
-
-def ride(api, rider: str) -> str:
-    answer = api("post", "/rides", ("rider", rider), {"service": "taxi", "pickup": SEOUL_CITY_HALL,
-                                                      "dropoff": GANGNAM})
-    assert answer.status_code == 201, answer.body
-    return answer.json_body["ride_id"]
-
-
-def cancel(api, rider: str, ride_id: str) -> None:
-    answer = api("post", f"/rides/{ride_id}/cancel", ("rider", rider), {"reason": "the app froze"})
-    assert answer.status_code == 200, answer.body
-    assert answer.json_body["status"] == "cancelled"
-
-
-def drive(api, clock, driver_id: str, rider: str, distance_m: int, duration_s: int) -> int:
-    """A whole taxi ride from request to completion; returns the driver's payout."""
-    ride_id = ride(api, rider)
-    assert api("get", f"/rides/{ride_id}", ("rider", rider)).json_body["driver_id"] == driver_id
-    for step in ("accept", "arrive", "start"):
-        clock.advance(seconds=5)
-        assert api("post", f"/rides/{ride_id}/{step}", ("driver", driver_id)).status_code == 200, step
-    clock.advance(seconds=duration_s)
-    done = api("post", f"/rides/{ride_id}/complete", ("driver", driver_id),
-               {"distance_m": distance_m, "duration_s": duration_s})
-    assert done.status_code == 200, done.body
-    return done.json_body["fare"]["driver_payout_krw"]
 
 
 def up_to_10(krw: float) -> int:

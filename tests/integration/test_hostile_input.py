@@ -15,10 +15,7 @@ import pytest
 
 from chalicelib.core.clock import iso
 from devstack.keys import AUDIENCE, ISSUER
-from tests.integration.test_compensation import DAY, declare, program
-from tests.integration.test_payouts import (
-    Desk,
-)
+from tests.integration.actors import DAY, Desk, declare, program
 
 # Without a Lambda context powertools' idempotency warns on every first use of a key; chalicelib expects it.
 pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")

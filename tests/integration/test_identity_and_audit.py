@@ -15,7 +15,7 @@ from chalicelib.core.auth import Caller
 from chalicelib.core.errors import NotFound
 from chalicelib.core.observability import logger
 from chalicelib.notices import service as notices
-from tests.integration.test_payouts import (
+from tests.integration.actors import (
     APPROVER,
     CASH_KRW,
     CREATOR_WITH_CLAIM,

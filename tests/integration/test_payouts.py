@@ -23,7 +23,7 @@ from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso
 from chalicelib.outages import service as outages
 from chalicelib.outages.schemas import ComponentIn, IncidentIn
-from chalicelib.payouts import rules, service
+from chalicelib.payouts import paying, rules, service
 from chalicelib.payouts.models import LedgerEntry, PayoutRound, RoundChunk, Transfer, Wallet
 from chalicelib.payouts.routes import pay_round_chunk
 from chalicelib.payouts.rules import ledger_entry_id
@@ -31,129 +31,17 @@ from chalicelib.payouts.schemas import RoundIn
 from chalicelib.payouts.transfers import LocalTransferProvider, TransferFailed
 from devstack import cloud
 from devstack import pump as pump_module
-from devstack.pump import Pump
-
-ADMIN = ("admin", "ops-1")                                    # cuts the rounds
-APPROVER = ("admin", "ops-2", {"approver": True})              # the second pair of eyes
-CREATOR_WITH_CLAIM = ("admin", "ops-1", {"approver": True})    # may approve, but not their own round
-PLAIN_ADMIN = ("admin", "ops-3")                               # no approver claim
-BUDGET_KRW = 2_000_000
-CASH_KRW = 20_000
-# a tier each, and one above the top tier (reviewed amount): 30,000 + 50,000 + 30,000 + 600,000 + 30,000
-LOSSES = [100_000, 400_000, 250_000, 800_000, 50_000]
-
-
-def payout_for(loss_krw: int) -> int:
-    """What approving a loss pays under the default tiers (above the top tier: the amount the tests review)."""
-    if loss_krw <= 300_000:
-        return 30_000
-    if loss_krw <= 500_000:
-        return 50_000
-    return loss_krw * 3 // 4
-
-
-class Desk:
-    """The operators' side of a test: programs, claims, reviews and rounds through the API, and the queue."""
-
-    def __init__(self, api, app, clock):
-        self.api, self.app, self.clock = api, app, clock
-        self.incident_id: str | None = None
-        self.businesses = 0
-        self._pump: Pump | None = None
-
-    def ok(self, status: int, method: str, path: str, who=ADMIN, body=None, headers=None) -> dict:
-        response = self.api(method, path, who, body, headers)
-        assert response.status_code == status, (method, path, response.status_code, response.body)
-        return response.json_body
-
-    def incident(self) -> str:
-        if self.incident_id is None:
-            self.ok(201, "post", "/components", body={"name": "api", "heartbeat_timeout_s": 60})
-            self.incident_id = self.ok(201, "post", "/incidents", body={
-                "components": ["api"], "started_at": iso(self.clock.now() - timedelta(minutes=30)),
-                "summary": "Fire at the Pangyo data centre"})["incident_id"]
-        return self.incident_id
-
-    def program(self, kind: str = "business_claims", budget_krw: int = BUDGET_KRW) -> str:
-        now = self.clock.now()
-        params = ({"intake_opens_at": iso(now), "intake_closes_at": iso(now + timedelta(days=30)),
-                   "budget_krw": budget_krw} if kind == "business_claims"
-                  else {"amount_krw": CASH_KRW, "budget_krw": budget_krw})
-        return self.ok(201, "post", "/programs", body={"name": f"Pangyo fire: {kind}", "incident_id": self.incident(),
-                                                        "kind": kind, "params": params})["program_id"]
-
-    def business(self) -> tuple[str, str]:
-        self.businesses += 1
-        return ("business", f"biz-{self.businesses:02d}")
-
-    def file(self, program_id: str, loss_krw: int | None = 100_000, who: tuple | None = None) -> str:
-        who = who or self.business()
-        body = {"business_id": who[1], "business_name": f"Shop {who[1]}", "channel": "web", "evidence": []}
-        if loss_krw is not None:
-            body["loss_krw"] = loss_krw
-        return self.ok(201, "post", f"/programs/{program_id}/claims", who, body)["claim_id"]
-
-    def approve(self, claim_id: str, loss_krw: int) -> int:
-        body = {"decision": "approve"}
-        if loss_krw > 500_000:
-            body["amount_krw"] = payout_for(loss_krw)
-        answer = self.ok(200, "post", f"/claims/{claim_id}/review", body=body)
-        assert answer["payout_krw"] == payout_for(loss_krw)
-        return answer["payout_krw"]
-
-    def approved_claims(self, program_id: str, losses: list[int] = LOSSES) -> dict[str, int]:
-        """Claims filed a second apart and approved: claim id -> payout, in filing order."""
-        owed = {}
-        for loss in losses:
-            claim_id = self.file(program_id, loss)
-            owed[claim_id] = self.approve(claim_id, loss)
-            self.clock.advance(seconds=1)
-        return owed
-
-    def cash_claims(self, program_id: str, count: int) -> dict[str, int]:
-        """Message cash applications (approved on filing): claim id -> payout."""
-        owed = {}
-        for _ in range(count):
-            owed[self.file(program_id, None)] = CASH_KRW
-            self.clock.advance(seconds=1)
-        return owed
-
-    def new_round(self, program_id: str, max_claims: int | None = None, headers=None) -> dict:
-        body = {"program_id": program_id, **({} if max_claims is None else {"max_claims": max_claims})}
-        answer = self.ok(201, "post", "/payouts", body=body, headers=headers)
-        assert answer["status"] == "pending_approval"
-        return answer
-
-    def approve_round(self, round_id: str) -> dict:
-        return self.ok(202, "post", f"/payouts/{round_id}/approve", APPROVER)
-
-    def round(self, round_id: str) -> dict:
-        return self.ok(200, "get", f"/payouts/{round_id}")
-
-    def claim(self, claim_id: str) -> dict:
-        return self.ok(200, "get", f"/claims/{claim_id}")
-
-    def ledger(self, program_id: str) -> list[dict]:
-        answer = self.ok(200, "get", f"/ledger?program_id={program_id}&limit=200")
-        assert answer["next"] is None
-        return answer["items"]
-
-    def drain(self) -> int:
-        """Deliver the work queue until it is empty (messages that failed come back after RETRY_AFTER_S)."""
-        if self._pump is None:
-            self._pump = Pump(self.app, cloud.physical_ids("o2o-mobility-test"), log=lambda line: None)
-        (binding,) = self._pump.bindings
-        delivered = 0
-        while batch := self._pump.deliver_once(*binding):
-            delivered += batch
-        return delivered
-
-    def pay(self, program_id: str, max_claims: int | None = None) -> dict:
-        """Cut a round, have it approved and run the queue; the round as it is then."""
-        cut = self.new_round(program_id, max_claims)
-        self.approve_round(cut["round_id"])
-        self.drain()
-        return self.round(cut["round_id"])
+from tests.integration.actors import (
+    ADMIN,
+    APPROVER,
+    BUDGET_KRW,
+    CASH_KRW,
+    CREATOR_WITH_CLAIM,
+    LOSSES,
+    PLAIN_ADMIN,
+    Desk,
+    payout_for,
+)
 
 
 @pytest.fixture
@@ -542,7 +430,7 @@ class FlakyBank(LocalTransferProvider):
 @pytest.fixture
 def bank(monkeypatch) -> FlakyBank:
     flaky = FlakyBank()
-    monkeypatch.setattr(service, "provider", lambda: flaky)
+    monkeypatch.setattr(paying, "provider", lambda: flaky)
     return flaky
 
 
@@ -561,8 +449,8 @@ def approved_round(desk, small_chunks) -> tuple[str, dict[str, int], str]:
 def test_a_worker_failing_before_the_transaction_pays_everything_once_on_redelivery(
         desk, approved_round, bank, monkeypatch):
     program_id, owed, round_id = approved_round
-    fault = Fault(service._commit)
-    monkeypatch.setattr(service, "_commit", fault)
+    fault = Fault(paying._commit)
+    monkeypatch.setattr(paying, "_commit", fault)
     assert desk.drain() == 4          # three chunks, one of them twice
     assert fault.left == 0
     assert_paid_exactly_once(desk, program_id, owed, [round_id])
@@ -588,8 +476,8 @@ def test_a_worker_failing_after_the_bank_sent_the_money_does_not_send_it_twice(d
 @pytest.mark.parametrize("step", ["_tell_payees", "_note_failures"])
 def test_a_worker_failing_after_the_transaction_pays_nothing_twice(desk, approved_round, bank, monkeypatch, step):
     program_id, owed, round_id = approved_round
-    fault = Fault(getattr(service, step), after=step == "_note_failures")
-    monkeypatch.setattr(service, step, fault)
+    fault = Fault(getattr(paying, step), after=step == "_note_failures")
+    monkeypatch.setattr(paying, step, fault)
     desk.drain()
     assert fault.left == 0
     assert_paid_exactly_once(desk, program_id, owed, [round_id])
@@ -601,7 +489,7 @@ def test_a_payee_is_told_of_a_payment_even_when_the_worker_crashed_after_paying(
         desk, approved_round, bank, monkeypatch, inbox):
     """SQS delivers at least once: a crash between the payment and the notice must not lose the notice."""
     program_id, owed, round_id = approved_round
-    monkeypatch.setattr(service, "_tell_payees", Fault(service._tell_payees))
+    monkeypatch.setattr(paying, "_tell_payees", Fault(paying._tell_payees))
     desk.drain()
     assert_paid_exactly_once(desk, program_id, owed, [round_id])
     assert sorted({m["claim_id"] for m in paid_notices(inbox())}) == sorted(owed)
@@ -610,8 +498,8 @@ def test_a_payee_is_told_of_a_payment_even_when_the_worker_crashed_after_paying(
 @pytest.mark.usefixtures("keep_failures_back")
 def test_a_chunk_failing_between_others_is_paid_when_its_message_comes_back(desk, approved_round, bank, monkeypatch):
     program_id, owed, round_id = approved_round
-    fault = Fault(service._commit, when=lambda record, chunk, *rest: int(chunk.chunk_no) == 1)
-    monkeypatch.setattr(service, "_commit", fault)
+    fault = Fault(paying._commit, when=lambda record, chunk, *rest: int(chunk.chunk_no) == 1)
+    monkeypatch.setattr(paying, "_commit", fault)
     desk.drain()
     assert fault.left == 0
     second_chunk = list(RoundChunk.get(round_id, 1).claim_ids)
@@ -666,8 +554,8 @@ def test_a_round_whose_workers_kept_failing_to_mark_it_paid_is_finished_by_a_ret
     """Every claim got paid, but marking the round paid kept failing until SQS dead-lettered the chunks' messages.
     After the fix, the operator's retry must finish the round: a round is paid when every claim in it is."""
     program_id, owed, round_id = approved_round
-    broken = Fault(service._finish_if_paid, RuntimeError("throttled"), times=1_000)
-    monkeypatch.setattr(service, "_finish_if_paid", broken)
+    broken = Fault(paying._finish_if_paid, RuntimeError("throttled"), times=1_000)
+    monkeypatch.setattr(paying, "_finish_if_paid", broken)
     desk.drain()
     sqs = boto3.client("sqs", region_name=cloud.REGION)
     dead = sqs.get_queue_attributes(QueueUrl=aws["WORK_DLQ_URL"], AttributeNames=["ApproximateNumberOfMessages"])
@@ -675,7 +563,7 @@ def test_a_round_whose_workers_kept_failing_to_mark_it_paid_is_finished_by_a_ret
     stuck = desk.round(round_id)
     assert (stuck["status"], stuck["paid_count"], stuck["paid_krw"]) == ("paying", 5, stuck["total_krw"])
 
-    monkeypatch.setattr(service, "_finish_if_paid", broken.original)
+    monkeypatch.setattr(paying, "_finish_if_paid", broken.original)
     desk.ok(202, "post", f"/payouts/{round_id}/retry")
     desk.drain()
     assert_paid_exactly_once(desk, program_id, owed, [round_id])
@@ -710,7 +598,7 @@ def test_two_workers_paying_the_same_chunks_at_once_pay_each_claim_once(moto_ser
     # so both have read the claims as due and sent the transfers, and exactly one of them loses
     meet_before_committing, lost_races, guard = {"on": False}, [], threading.Lock()
     meetings: dict[tuple[str, int], threading.Barrier] = {}
-    commit = service._commit
+    commit = paying._commit
 
     def racing_commit(record, chunk, *rest):
         if meet_before_committing["on"]:
@@ -724,7 +612,7 @@ def test_two_workers_paying_the_same_chunks_at_once_pay_each_claim_once(moto_ser
                 lost_races.append((record.round_id, int(chunk.chunk_no)))
             raise
 
-    monkeypatch.setattr(service, "_commit", racing_commit)
+    monkeypatch.setattr(paying, "_commit", racing_commit)
     owed: dict[str, dict[str, int]] = {damage: {}, cash: {}}
     rounds: dict[str, list[str]] = {damage: [], cash: []}
 

@@ -6,17 +6,9 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.core.clock import iso
+from tests.integration.actors import GANGNAM, SEOUL_CITY_HALL, driver_on_duty
 
-SEOUL_CITY_HALL = {"lat": 37.5663, "lng": 126.9779}
-GANGNAM = {"lat": 37.4979, "lng": 127.0276}
 NEAR_CITY_HALL = {"lat": 37.5668, "lng": 126.9785}
-
-
-def online_driver(api, sub: str, services=("taxi",), at=SEOUL_CITY_HALL):
-    assert api("put", "/drivers/me", ("driver", sub), {"name": sub, "services": list(services)}).status_code == 200
-    response = api("post", "/drivers/me/status", ("driver", sub), {"status": "online", **at})
-    assert response.status_code == 200, response.body
-    return response.json_body
 
 
 def request(api, rider="rider-1", service="taxi", pickup=SEOUL_CITY_HALL, dropoff=GANGNAM, headers=None):
@@ -27,7 +19,7 @@ def request(api, rider="rider-1", service="taxi", pickup=SEOUL_CITY_HALL, dropof
 @pytest.mark.parametrize(("service", "commission_percent"), [("taxi", 3), ("designated", 20)])
 def test_a_ride_goes_from_request_to_completion_with_a_transparent_fare(api, frozen_clock, service,
                                                                         commission_percent):
-    online_driver(api, "driver-1", services=(service,))
+    driver_on_duty(api, "driver-1", services=(service,))
     created = request(api, service=service)
     assert created.status_code == 201
     ride = created.json_body
@@ -60,25 +52,25 @@ def test_a_ride_goes_from_request_to_completion_with_a_transparent_fare(api, fro
 
 
 def test_the_nearest_driver_gets_the_offer_and_ties_go_to_the_longest_waiting(api, frozen_clock):
-    online_driver(api, "far-but-patient", at=GANGNAM)
+    driver_on_duty(api, "far-but-patient", at=GANGNAM)
     frozen_clock.advance(minutes=1)
-    online_driver(api, "near-newcomer", at=NEAR_CITY_HALL)
+    driver_on_duty(api, "near-newcomer", at=NEAR_CITY_HALL)
     frozen_clock.advance(minutes=1)
-    online_driver(api, "near-later", at=NEAR_CITY_HALL)
+    driver_on_duty(api, "near-later", at=NEAR_CITY_HALL)
     assert request(api).json_body["driver_id"] == "near-newcomer"
     assert request(api, rider="rider-2").json_body["driver_id"] == "near-later"
 
 
 def test_a_ride_is_only_offered_to_drivers_of_its_service(api):
-    online_driver(api, "taxi-driver", services=("taxi",))
+    driver_on_duty(api, "taxi-driver", services=("taxi",))
     ride = request(api, service="designated").json_body
     assert (ride["status"], ride["driver_id"]) == ("searching", None)
 
 
 def test_a_declined_ride_is_offered_to_the_next_driver_and_never_back(api, frozen_clock):
-    online_driver(api, "first")
+    driver_on_duty(api, "first")
     frozen_clock.advance(seconds=1)
-    online_driver(api, "second")
+    driver_on_duty(api, "second")
     ride_id = request(api).json_body["ride_id"]
     declined = api("post", f"/rides/{ride_id}/decline", ("driver", "first"))
     assert declined.status_code == 200
@@ -88,9 +80,9 @@ def test_a_declined_ride_is_offered_to_the_next_driver_and_never_back(api, froze
 
 
 def test_an_offer_not_answered_in_time_moves_on(api, frozen_clock):
-    online_driver(api, "sleepy")
+    driver_on_duty(api, "sleepy")
     frozen_clock.advance(seconds=1)
-    online_driver(api, "awake")
+    driver_on_duty(api, "awake")
     ride_id = request(api).json_body["ride_id"]
     frozen_clock.advance(seconds=16)
     late = api("post", f"/rides/{ride_id}/accept", ("driver", "sleepy"))
@@ -111,21 +103,21 @@ def test_the_job_expires_rides_nobody_took_in_the_search_window(api, client, tok
 
 def test_the_job_offers_a_waiting_ride_to_a_driver_who_came_online(api, client, token, frozen_clock):
     ride_id = request(api).json_body["ride_id"]
-    online_driver(api, "latecomer")
+    driver_on_duty(api, "latecomer")
     frozen_clock.advance(minutes=1)
     assert client.http.post("/jobs/expire-rides/run", headers=token("admin")).json_body["summary"]["offered"] == 1
     assert api("get", f"/rides/{ride_id}", ("rider", "rider-1")).json_body["driver_id"] == "latecomer"
 
 
 def test_a_driver_holds_one_offer_at_a_time(api):
-    online_driver(api, "only-driver")
+    driver_on_duty(api, "only-driver")
     assert request(api).json_body["status"] == "offered"
     assert request(api, rider="rider-2").json_body["status"] == "searching"
 
 
 @pytest.mark.parametrize("by", ["rider", "driver"])
 def test_rider_or_driver_may_cancel_before_the_ride_starts_and_the_driver_is_freed(api, by):
-    online_driver(api, "driver-1")
+    driver_on_duty(api, "driver-1")
     ride_id = request(api).json_body["ride_id"]
     api("post", f"/rides/{ride_id}/accept", ("driver", "driver-1"))
     who = ("rider", "rider-1") if by == "rider" else ("driver", "driver-1")
@@ -136,7 +128,7 @@ def test_rider_or_driver_may_cancel_before_the_ride_starts_and_the_driver_is_fre
 
 
 def test_a_started_ride_cannot_be_cancelled(api):
-    online_driver(api, "driver-1")
+    driver_on_duty(api, "driver-1")
     ride_id = request(api).json_body["ride_id"]
     for step in ("accept", "arrive", "start"):
         api("post", f"/rides/{ride_id}/{step}", ("driver", "driver-1"))
@@ -144,7 +136,7 @@ def test_a_started_ride_cannot_be_cancelled(api):
 
 
 def test_steps_out_of_order_are_409(api):
-    online_driver(api, "driver-1")
+    driver_on_duty(api, "driver-1")
     ride_id = request(api).json_body["ride_id"]
     assert api("post", f"/rides/{ride_id}/start", ("driver", "driver-1")).status_code == 409
     api("post", f"/rides/{ride_id}/accept", ("driver", "driver-1"))
@@ -154,8 +146,8 @@ def test_steps_out_of_order_are_409(api):
 
 
 def test_strangers_cannot_see_or_touch_a_ride(api):
-    online_driver(api, "driver-1")
-    online_driver(api, "driver-2")
+    driver_on_duty(api, "driver-1")
+    driver_on_duty(api, "driver-2")
     ride_id = request(api).json_body["ride_id"]
     assert api("get", f"/rides/{ride_id}", ("rider", "rider-2")).status_code == 404
     assert api("post", f"/rides/{ride_id}/accept", ("driver", "driver-2")).status_code == 403
@@ -165,7 +157,7 @@ def test_strangers_cannot_see_or_touch_a_ride(api):
 
 
 def test_a_completed_ride_is_rated_once_and_the_driver_rating_follows(api):
-    online_driver(api, "driver-1")
+    driver_on_duty(api, "driver-1")
     ride_id = request(api).json_body["ride_id"]
     assert api("post", f"/rides/{ride_id}/rating", ("rider", "rider-1"), {"stars": 5}).status_code == 409
     for step in ("accept", "arrive", "start"):
@@ -178,7 +170,7 @@ def test_a_completed_ride_is_rated_once_and_the_driver_rating_follows(api):
 
 
 def test_a_complaint_is_counted_on_the_driver(api):
-    online_driver(api, "driver-1")
+    driver_on_duty(api, "driver-1")
     ride_id = request(api).json_body["ride_id"]
     filed = api("post", f"/rides/{ride_id}/complaints", ("rider", "rider-1"), {"category": "rude", "text": "shouted"})
     assert filed.status_code == 201
@@ -186,8 +178,8 @@ def test_a_complaint_is_counted_on_the_driver(api):
 
 
 def test_a_retried_request_with_the_same_key_creates_one_ride(api):
-    online_driver(api, "driver-1")
-    online_driver(api, "driver-2")
+    driver_on_duty(api, "driver-1")
+    driver_on_duty(api, "driver-2")
     first = request(api, headers={"Idempotency-Key": "tap-1"})
     again = request(api, headers={"Idempotency-Key": "tap-1"})
     assert first.status_code == again.status_code == 201
@@ -221,14 +213,14 @@ def test_ratings_out_of_range_are_400(api, body, field):
 
 
 def test_a_driver_with_a_ride_cannot_go_offline(api):
-    online_driver(api, "driver-1")
+    driver_on_duty(api, "driver-1")
     request(api)
     response = api("post", "/drivers/me/status", ("driver", "driver-1"), {"status": "offline", **SEOUL_CITY_HALL})
     assert response.status_code == 409
 
 
 def test_dispatch_publishes_ride_metrics(api, capsys):
-    online_driver(api, "driver-1")
+    driver_on_duty(api, "driver-1")
     capsys.readouterr()
     request(api)
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
