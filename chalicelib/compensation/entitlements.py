@@ -16,7 +16,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.compensation import rules
 from chalicelib.compensation import service as compensation
 from chalicelib.compensation.models import Claim, Program
-from chalicelib.compensation.rules import ProgramKind
+from chalicelib.compensation.rules import ProgramKind, ProgramStatus
 from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.clock import now as clock_now
 from chalicelib.core.dynamo import failed_on_condition, transaction
@@ -39,8 +39,8 @@ Chunk = tuple[list[Owed], dict | None]  # what a chunk owes, and where the next 
 def compute_entitlements(now: datetime) -> dict:
     """Compute every automatic program whose incident has ended, and restart any whose computing stalled."""
     summary = {"computed": [], "queued": [], "waiting": [], "entitlements": 0}
-    stalled = Program.by_status.query("computing", Program.due_key <= sort_key(now - STALLED_AFTER))
-    for program in [*Program.by_status.query("to_compute"), *stalled]:
+    stalled = Program.by_status.query(ProgramStatus.COMPUTING, Program.due_key <= sort_key(now - STALLED_AFTER))
+    for program in [*Program.by_status.query(ProgramStatus.TO_COMPUTE), *stalled]:
         _, ended_at = outages.incident_window(program.incident_id)
         if ended_at is None:
             summary["waiting"].append(program.program_id)
@@ -78,7 +78,7 @@ def compute_chunk(program: Program, cursor: dict | None, now: datetime) -> tuple
 def continue_computing(payload: dict) -> None:
     """The work queue's task: one chunk, then queue the next, or mark the program computed."""
     program = compensation.program_of(payload["program_id"])
-    if program.status != "computing":
+    if program.status != ProgramStatus.COMPUTING:
         return  # computed already (a redelivered message)
     now, chain = clock_now(), payload.get("chain", "0")
     _, cursor = compute_chunk(program, payload["cursor"], now)
@@ -179,7 +179,8 @@ def _start(program: Program, ended_at: datetime, chains: int, now: datetime) -> 
     """Take the program for this run (a stalled one too, chunks being idempotent); False if another run has it."""
     try:
         program.update(condition=(Program.status == program.status) & (Program.due_key == program.due_key), actions=[
-            Program.status.set("computing"), Program.due_key.set(f"{sort_key(now)}#{program.program_id}"),
+            Program.status.set(rules.next_program_status(program.status, "start_computing")),
+            Program.due_key.set(f"{sort_key(now)}#{program.program_id}"),
             Program.window_end.set(ended_at), Program.chains.set(chains), Program.chains_done.remove(),
             Program.updated_at.set(now)])
         return True
@@ -190,6 +191,7 @@ def _start(program: Program, ended_at: datetime, chains: int, now: datetime) -> 
 
 
 def _finish(program: Program, now: datetime) -> None:
-    program.update(actions=[Program.status.set("computed"), Program.computed_at.set(now),
+    program.update(actions=[Program.status.set(rules.next_program_status(program.status, "finish_computing")),
+                            Program.computed_at.set(now),
                             Program.due_key.set(f"{sort_key(now)}#{program.program_id}"), Program.updated_at.set(now)])
     logger.info("entitlements computed", extra={"program_id": program.program_id})

@@ -1,4 +1,4 @@
-"""The pure rules of compensation: tiers, the claim's life, intake windows, lost income, vouchers.
+"""The pure rules of compensation: tiers, the life of claims and programs, intake windows, lost income, vouchers.
 
 No AWS, no clock: every function takes the moments it needs.
 """
@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+
+from chalicelib.core.errors import AppError, Conflict, InvalidInput
 
 MAX_EXTENSIONS = 3
 INCOME_ROUNDING_KRW = 10
@@ -34,6 +36,15 @@ PAYEE_ROLE = {ProgramKind.BUSINESS_CLAIMS: "business", ProgramKind.MESSAGE_CASH:
               ProgramKind.RIDER_CREDIT: "rider", ProgramKind.VOUCHER: "rider"}
 
 
+class ProgramStatus(StrEnum):
+    INTAKE_OPEN = "intake_open"        # claimed kinds, until the intake deadline
+    INTAKE_CLOSED = "intake_closed"
+    OPEN = "open"                      # vouchers: taken on demand, never closed
+    TO_COMPUTE = "to_compute"          # automatic kinds, until the incident has ended
+    COMPUTING = "computing"
+    COMPUTED = "computed"
+
+
 class ClaimStatus(StrEnum):
     SUBMITTED = "submitted"
     DOCUMENTS_REQUESTED = "documents_requested"
@@ -42,12 +53,24 @@ class ClaimStatus(StrEnum):
     PAID = "paid"
 
 
-class ClaimRuleError(ValueError):
+class ClaimRuleError(AppError):
     """A review or filing that breaks a rule; `field` names the input at fault (None: the claim's state)."""
 
     def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
+        super().__init__(f"{field}: {message}" if field else message, fields={field: message} if field else None)
         self.field = field
+
+
+class ClaimInputRefused(ClaimRuleError, InvalidInput):
+    """A review whose input breaks a rule of the program (HTTP 400 naming the field)."""
+
+
+class IllegalClaimMove(ClaimRuleError, Conflict):
+    """A decision the claim's current status does not allow (HTTP 409)."""
+
+
+class IllegalProgramMove(Conflict):
+    """A step the program's current status does not allow (HTTP 409)."""
 
 
 # --- tiers ------------------------------------------------------------------------------------------------
@@ -95,33 +118,63 @@ def review_payout(loss_krw: int, tiers: tuple[Tier, ...], amount_krw: int | None
     tier = tier_for(loss_krw, tiers)
     if tier is not None:
         if amount_krw is not None and amount_krw != tier.payout_krw:
-            raise ClaimRuleError(f"a loss of {loss_krw} KRW is paid the tier amount of {tier.payout_krw} KRW; "
+            raise ClaimInputRefused(f"a loss of {loss_krw} KRW is paid the tier amount of {tier.payout_krw} KRW; "
                                  "leave amount_krw out", "amount_krw")
         return tier.label, tier.payout_krw
     if amount_krw is None:
-        raise ClaimRuleError(f"a loss above {tiers[-1].max_loss_krw} KRW needs the reviewed amount_krw", "amount_krw")
+        raise ClaimInputRefused(f"a loss above {tiers[-1].max_loss_krw} KRW needs the reviewed amount_krw",
+                                "amount_krw")
     if amount_krw > loss_krw:
-        raise ClaimRuleError("the payout may not exceed the claimed loss", "amount_krw")
+        raise ClaimInputRefused("the payout may not exceed the claimed loss", "amount_krw")
     return INDIVIDUAL, amount_krw
 
 
 # --- a claim's life ---------------------------------------------------------------------------------------
 
-REVIEWS = {
-    ("approve", ClaimStatus.SUBMITTED): ClaimStatus.APPROVED,
-    ("reject", ClaimStatus.SUBMITTED): ClaimStatus.REJECTED,
-    ("reject", ClaimStatus.DOCUMENTS_REQUESTED): ClaimStatus.REJECTED,
-    ("request_documents", ClaimStatus.SUBMITTED): ClaimStatus.DOCUMENTS_REQUESTED,
-    ("supplement", ClaimStatus.DOCUMENTS_REQUESTED): ClaimStatus.SUBMITTED,
+C = ClaimStatus
+# decision -> (statuses it may be taken in, status it leads to); approved, rejected and paid never move back
+CLAIM_MOVES: dict[str, tuple[frozenset[ClaimStatus], ClaimStatus]] = {
+    "approve": (frozenset({C.SUBMITTED}), C.APPROVED),
+    "reject": (frozenset({C.SUBMITTED, C.DOCUMENTS_REQUESTED}), C.REJECTED),
+    "request_documents": (frozenset({C.SUBMITTED}), C.DOCUMENTS_REQUESTED),
+    "supplement": (frozenset({C.DOCUMENTS_REQUESTED}), C.SUBMITTED),
+    "pay": (frozenset({C.APPROVED}), C.PAID),
 }
 
 
 def next_claim_status(status: str, decision: str) -> ClaimStatus:
-    """The claim's status after `decision`; a claim never moves back from approved, rejected or paid."""
-    try:
-        return REVIEWS[(decision, ClaimStatus(status))]
-    except KeyError:
-        raise ClaimRuleError(f"a claim that is {status} cannot take '{decision}'") from None
+    """The claim's status after `decision`; IllegalClaimMove when its status does not allow it (nor any, if unknown)."""
+    allowed_from, target = CLAIM_MOVES.get(decision, (frozenset(), None))
+    if ClaimStatus(status) not in allowed_from:
+        raise IllegalClaimMove(f"a claim that is {status} cannot take '{decision}'")
+    return target
+
+
+# --- a program's life -------------------------------------------------------------------------------------
+
+P = ProgramStatus
+# step -> (statuses it may be taken in, status it leads to); a stalled computation is started again, and the
+# last two chains of a computation may both finish it
+PROGRAM_MOVES: dict[str, tuple[frozenset[ProgramStatus], ProgramStatus]] = {
+    "close_intake": (frozenset({P.INTAKE_OPEN}), P.INTAKE_CLOSED),
+    "start_computing": (frozenset({P.TO_COMPUTE, P.COMPUTING}), P.COMPUTING),
+    "finish_computing": (frozenset({P.COMPUTING, P.COMPUTED}), P.COMPUTED),
+}
+
+
+def first_program_status(kind: ProgramKind) -> ProgramStatus:
+    """Claimed kinds open their intake, vouchers are open for taking, automatic kinds wait to be computed."""
+    if kind in CLAIMED_KINDS:
+        return P.INTAKE_OPEN
+    return P.OPEN if kind == ProgramKind.VOUCHER else P.TO_COMPUTE
+
+
+def next_program_status(status: str, step: str) -> ProgramStatus:
+    """The program's status after `step`; IllegalProgramMove when its status does not allow it (nor any, if unknown)."""
+    allowed_from, target = PROGRAM_MOVES.get(step, (frozenset(), None))
+    if ProgramStatus(status) not in allowed_from:
+        raise IllegalProgramMove(f"a program that is {status} cannot take '{step}'")
+    return target
 
 
 # --- intake -----------------------------------------------------------------------------------------------

@@ -75,6 +75,16 @@ def idle_key(available_since: datetime, driver_id: str) -> str:
     return f"{available_since.strftime('%Y-%m-%dT%H:%M:%S.%f')}#{driver_id}"
 
 
+def hour_key(moment: datetime) -> str:
+    """The earnings bucket of the UTC hour `moment` falls in (`YYYY-MM-DDTHH`)."""
+    return moment.strftime("%Y-%m-%dT%H")
+
+
+def session_key(moment: datetime) -> str:
+    """Sort key of an online session started at `moment` (ISO UTC with microseconds, sorts as text)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def rings_between(a: str, b: str) -> int:
     """H3 grid distance between two cells (UNREACHABLE when H3 cannot tell, e.g. across a pentagon)."""
     try:

@@ -37,7 +37,7 @@ class Notice(Model):
     audience_region = UnicodeAttribute(null=True)
     audience_driver = UnicodeAttribute(null=True)
     pinned = BooleanAttribute(default=False)
-    status = UnicodeAttribute()                        # scheduled | published
+    status = UnicodeAttribute()                        # rules.NoticeStatus: scheduled | published
     publish_at = UTCDateTimeAttribute(null=True)
     published_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -83,7 +83,7 @@ class Inquiry(Model):
     driver_id = UnicodeAttribute()
     category = UnicodeAttribute()
     text = UnicodeAttribute()
-    status = UnicodeAttribute()                        # open | answered
+    status = UnicodeAttribute()                        # rules.InquiryStatus: open | answered
     created_at = UTCDateTimeAttribute()
     answer = UnicodeAttribute(null=True)
     answered_by = UnicodeAttribute(null=True)

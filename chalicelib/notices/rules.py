@@ -1,12 +1,70 @@
-"""Pure rules of driver notices: who a notice is for, the publishing cadence, quality follow-up."""
+"""Pure rules of driver notices: their life and inquiries', who a notice is for, the cadence, quality follow-up."""
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
+
+from chalicelib.core.errors import Conflict
 
 CADENCE_MIN_PER_WEEK = 2     # the platform promised drivers at least two official notices a week
 CADENCE_WINDOW = timedelta(days=7)
+ANSWERED_ALREADY = "this inquiry is answered already"
+
+
+class NoticeStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+
+
+class InquiryStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+# action -> (status it may be taken from, status it leads to): each machine moves one way, once
+NOTICE_TRANSITIONS: dict[str, tuple[NoticeStatus, NoticeStatus]] = {
+    "publish": (NoticeStatus.SCHEDULED, NoticeStatus.PUBLISHED),
+}
+INQUIRY_TRANSITIONS: dict[str, tuple[InquiryStatus, InquiryStatus]] = {
+    "answer": (InquiryStatus.OPEN, InquiryStatus.ANSWERED),
+}
+
+
+class IllegalTransition(Conflict):
+    """An action that the notice's or inquiry's current status does not allow (HTTP 409)."""
+
+
+class InquiryAnswered(IllegalTransition):
+    """The inquiry has its answer already (HTTP 409)."""
+
+    def __init__(self) -> None:
+        super().__init__(ANSWERED_ALREADY)
+
+
+def next_notice_status(current: NoticeStatus | str, action: str) -> NoticeStatus:
+    """The status a notice in `current` moves to on `action`; IllegalTransition if not allowed."""
+    status = NoticeStatus(current)
+    allowed_from, target = _transition(NOTICE_TRANSITIONS, "notice", action)
+    if status != allowed_from:
+        raise IllegalTransition(f"this notice is {status} already")
+    return target
+
+
+def next_inquiry_status(current: InquiryStatus | str, action: str) -> InquiryStatus:
+    """The status an inquiry in `current` moves to on `action`; InquiryAnswered if it has its answer."""
+    status = InquiryStatus(current)
+    allowed_from, target = _transition(INQUIRY_TRANSITIONS, "inquiry", action)
+    if status != allowed_from:
+        raise InquiryAnswered()
+    return target
+
+
+def _transition(table: dict, what: str, action: str) -> tuple:
+    if action not in table:
+        raise IllegalTransition(f"unknown {what} action: {action}")
+    return table[action]
 
 
 @dataclass(frozen=True)

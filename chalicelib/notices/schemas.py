@@ -5,8 +5,10 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from chalicelib.core.schemas import Input, Moment, PageQuery
+from chalicelib.notices.rules import InquiryStatus
 
 INQUIRY_CATEGORIES = ("dispatch", "fare", "payment", "insurance", "account", "app", "other")
+INQUIRY_STATUSES = tuple(status.value for status in InquiryStatus)
 
 
 class AudienceIn(Input):
@@ -32,7 +34,7 @@ class InquiryIn(Input):
 
 
 class InquiryListQuery(PageQuery):
-    status: Literal["open", "answered"] | None = None
+    status: Literal[INQUIRY_STATUSES] | None = None
 
 
 class AnswerIn(Input):

@@ -8,10 +8,39 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from urllib.parse import urlsplit
 
-UP, DOWN = "up", "down"
-FAILED, RECOVERED = "failed", "recovered"
+from chalicelib.core.errors import Conflict
+
+
+class ComponentState(StrEnum):  # moved only by `observe`
+    UP = "up"
+    DOWN = "down"
+
+
+class Change(StrEnum):  # a component's change of state, as `observe` reports it
+    FAILED = "failed"  # up -> down
+    RECOVERED = "recovered"  # down -> up
+
+
+class IncidentState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class IncidentSource(StrEnum):
+    DETECTOR = "detector"  # opened by the detector's checks
+    DECLARED = "declared"  # declared by an operator
+
+
+UP, DOWN = ComponentState.UP, ComponentState.DOWN
+FAILED, RECOVERED = Change.FAILED, Change.RECOVERED
+
+# action -> (incident states it may be taken from, state it leads to)
+INCIDENT_TRANSITIONS: dict[str, tuple[frozenset[IncidentState], IncidentState]] = {
+    "resolve": (frozenset({IncidentState.OPEN}), IncidentState.RESOLVED),
+}
 EC2_IPV6_METADATA = ipaddress.ip_address("fd00:ec2::254")
 NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 REFUSED_URL_CHARS = frozenset("\\\x7f")
@@ -41,7 +70,7 @@ class Thresholds:
 class Tracker:
     """Per-component detector state, stored between runs. Up counts only failures; down counts only health."""
 
-    state: str = "up"  # "up" | "down"
+    state: str = UP  # a ComponentState
     fail_streak: int = 0
     ok_streak: int = 0
     first_fail_at: datetime | None = None  # first failed check of the current failing streak
@@ -50,11 +79,29 @@ class Tracker:
 
 @dataclass(frozen=True)
 class Transition:
-    kind: str  # "failed" (up -> down) | "recovered" (down -> up)
+    kind: Change
     at: datetime  # failed: first failed check of the streak; recovered: first healthy check of the streak
 
 
 Observation = tuple[Tracker, Transition | None]
+
+
+class IllegalIncidentChange(Conflict):
+    """An action that the incident's current state does not allow (HTTP 409)."""
+
+
+def next_incident_state(current: IncidentState | str, action: str) -> IncidentState:
+    """The state an incident in `current` moves to on `action`; IllegalIncidentChange if not allowed.
+
+    An unknown action is illegal too; an unknown state string raises ValueError.
+    """
+    state = IncidentState(current)
+    if action not in INCIDENT_TRANSITIONS:
+        raise IllegalIncidentChange(f"unknown incident action: {action}")
+    allowed_from, target = INCIDENT_TRANSITIONS[action]
+    if state not in allowed_from:
+        raise IllegalIncidentChange(f"the incident is {state} already")
+    return target
 
 
 def _require_aware(**times: datetime | None) -> None:

@@ -25,7 +25,7 @@ class RoundsByProgram(GlobalSecondaryIndex):
 class PayoutRound(Model):
     """A batch of a program's approved claims, paid once a second admin approves it.
 
-    `status`: creating -> pending_approval -> paying -> paid (or abandoned if creating failed).
+    `status` is a rules.RoundStatus: creating -> pending_approval -> paying -> paid (or abandoned if creating failed).
     `failing` holds the claims whose last payment attempt failed.
     """
 

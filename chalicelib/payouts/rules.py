@@ -1,6 +1,9 @@
-"""The pure rules of paying out: who may approve, how a round is cut, how money reaches each payee."""
+"""The pure rules of paying out: a round's life, who may approve, how a round is cut, how money reaches each payee."""
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+from chalicelib.core.errors import AppError, Conflict, Forbidden
 
 # A chunk's claims, ledger entries, wallets, tier tallies and three counters fit one transaction (100 items).
 CHUNK_CLAIMS = 25
@@ -8,12 +11,53 @@ MAX_ROUND_CLAIMS = 10_000
 TRANSFER_KINDS = frozenset({"business_claims"})   # damage payouts go to the business's bank account
 
 
-class ApprovalRefused(Exception):
-    """Why an admin may not approve a round; `status` is the HTTP answer it deserves."""
+class RoundStatus(StrEnum):
+    CREATING = "creating"
+    PENDING_APPROVAL = "pending_approval"
+    PAYING = "paying"
+    PAID = "paid"
+    ABANDONED = "abandoned"
 
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
+
+R = RoundStatus
+# action -> (statuses it may be taken from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[RoundStatus], RoundStatus]] = {
+    "cut": (frozenset({R.CREATING}), R.PENDING_APPROVAL),        # every chunk frozen (or settled after a crash)
+    "abandon": (frozenset({R.CREATING}), R.ABANDONED),           # creating failed: claims given back
+    "approve": (frozenset({R.PENDING_APPROVAL}), R.PAYING),
+    "finish": (frozenset({R.PAYING}), R.PAID),                   # every claim of the round is paid
+}
+PAYABLE = frozenset({R.PAYING, R.PAID})   # workers may run chunks of these (a paid round's only to tell payees)
+
+
+class IllegalTransition(Conflict):
+    """An action that the round's current status does not allow (HTTP 409)."""
+
+
+class ApprovalRefused(AppError):
+    """Why an admin may not approve a round."""
+
+
+class ApprovalForbidden(ApprovalRefused, Forbidden):
+    """This admin may not approve this round, whatever its state (HTTP 403)."""
+
+
+class NotPendingApproval(ApprovalRefused, IllegalTransition):
+    """The round is not waiting for approval (HTTP 409)."""
+
+
+def next_status(current: RoundStatus | str, action: str) -> RoundStatus:
+    """The status a round in `current` moves to on `action`; IllegalTransition if not allowed.
+
+    An unknown action is illegal too; an unknown status string raises ValueError.
+    """
+    status = RoundStatus(current)
+    if action not in TRANSITIONS:
+        raise IllegalTransition(f"unknown payout round action: {action}")
+    allowed_from, target = TRANSITIONS[action]
+    if status not in allowed_from:
+        raise IllegalTransition(f"cannot {action} a round that is {status}")
+    return target
 
 
 @dataclass(frozen=True)
@@ -25,11 +69,13 @@ class Approver:
 def check_approval(approver: Approver, round_creator: str, round_status: str) -> None:
     """Four eyes: only an admin with the approver claim who did not create the round approves it, once."""
     if not approver.is_approver:
-        raise ApprovalRefused("approving a payout round needs the approver claim", 403)
+        raise ApprovalForbidden("approving a payout round needs the approver claim")
     if approver.sub == round_creator:
-        raise ApprovalRefused("the admin who created a round may not approve it", 403)
-    if round_status != "pending_approval":
-        raise ApprovalRefused(f"the round is {round_status}, not pending approval", 409)
+        raise ApprovalForbidden("the admin who created a round may not approve it")
+    try:
+        next_status(round_status, "approve")
+    except IllegalTransition as exc:
+        raise NotPendingApproval(f"the round is {round_status}, not pending approval") from exc
 
 
 def chunks(items: list, size: int = CHUNK_CLAIMS) -> list[list]:

@@ -51,13 +51,6 @@ class IllegalTransition(Conflict):
     """An action that the ride's current status does not allow (HTTP 409)."""
 
 
-class LostRace(Conflict):
-    """A write to a ride and its driver whose condition failed: someone changed one of them since it was read.
-
-    The action is decided again on what is there now (HTTP 409 if it keeps losing).
-    """
-
-
 def days_touched(start: datetime, end: datetime) -> list[str]:
     """The UTC days (`YYYY-MM-DD`) that [start, end) touches, in order."""
     day, last = start.date(), (end - timedelta(microseconds=1)).date()

@@ -81,7 +81,7 @@ def declare(api, components: list[str], started_at, summary: str = "the data cen
 
 
 def test_the_public_status_reads_one_item_and_follows_every_change(api, detect, frozen_clock):
-    from chalicelib.outages import service
+    from chalicelib.outages import snapshot
 
     register(api, "billing", timeout_s=90)  # runs are a minute apart: a beat before each keeps it up
     register(api, "maps", timeout_s=3600)
@@ -111,7 +111,7 @@ def test_the_public_status_reads_one_item_and_follows_every_change(api, detect, 
     assert states(status) == {"billing": "up", "maps": "up", "rides": "up"}
     assert (status["status"], status["open_incidents"]) == ("operational", [])
     assert ids(status["recent_incidents"]) == [opened, declared]  # newest start first
-    assert status == service._status_document(frozen_clock.now(), ())  # what reading every table answers
+    assert status == snapshot._status_document(frozen_clock.now(), ())  # what reading every table answers
 
 
 def test_a_stack_without_a_snapshot_builds_it_on_the_first_request_and_reads_only_it_afterwards(
@@ -132,11 +132,11 @@ def test_a_stack_without_a_snapshot_builds_it_on_the_first_request_and_reads_onl
 def test_an_older_snapshot_never_overwrites_a_newer_one(api, frozen_clock, monkeypatch):
     """Registering maps refreshes the snapshot; while that refresh reads the tables, an operator declares an
     incident, whose own refresh begins later and stores first. The older refresh must not store over it."""
-    from chalicelib.outages import service
+    from chalicelib.outages import service, snapshot
     from chalicelib.outages.schemas import IncidentIn
 
     register(api, "billing", timeout_s=30)
-    build = service._status_document
+    build = snapshot._status_document
     declared: list[str] = []
     interleaved = []
 
@@ -148,7 +148,7 @@ def test_an_older_snapshot_never_overwrites_a_newer_one(api, frozen_clock, monke
             declared.append(service.declare_incident(Caller("ops-2", "admin"), incident, now)["incident_id"])
         return document
 
-    monkeypatch.setattr(service, "_status_document", slow_build)
+    monkeypatch.setattr(snapshot, "_status_document", slow_build)
     register(api, "maps", timeout_s=30)
     monkeypatch.undo()
 
@@ -162,14 +162,14 @@ def test_an_older_snapshot_never_overwrites_a_newer_one(api, frozen_clock, monke
 
 def test_a_change_whose_snapshot_cannot_be_stored_still_happens_and_the_next_detector_run_shows_it(
         api, detect, frozen_clock, monkeypatch):
-    from chalicelib.outages import service
+    from chalicelib.outages import snapshot
 
     register(api, "billing", timeout_s=3600)
 
     def throttled(*args):
         raise UpdateError("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(service, "_store_status", throttled)
+    monkeypatch.setattr(snapshot, "_store_status", throttled)
     declared = declare(api, ["billing"], frozen_clock.now())
     assert public_status(api)["open_incidents"] == []  # the snapshot missed the declaration
     monkeypatch.undo()
