@@ -46,17 +46,6 @@ def parse_query(model: type[M], params: dict[str, str]) -> M:
     return _validated(model, dict(params), strict=False)
 
 
-def parse_part(model: type[M], document: dict, at: str) -> M:
-    """Validate a part of a body whose shape depends on another field (a program's `params` by `kind`),
-    as strictly as a whole body; 400 names each field at fault under `at` (`params.tiers`)."""
-    from pydantic import ValidationError
-
-    try:
-        return model.model_validate_json(json.dumps(document), strict=True)
-    except ValidationError as exc:
-        raise InvalidInput("some fields are missing or invalid", fields=_fields(exc, prefix=(at,))) from exc
-
-
 def _json_document(raw: bytes) -> Any:
     try:
         return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
@@ -115,9 +104,8 @@ def _validated(model: type[M], document: dict | bytes, strict: bool) -> M:
         raise InvalidInput("some fields are missing or invalid", fields=_fields(exc)) from exc
 
 
-def _fields(exc, prefix: tuple[str, ...] = ()) -> dict[str, str]:
-    return {_dotted((*prefix, *(str(part) for part in error["loc"]))) or "body": error["msg"]
-            for error in exc.errors()}
+def _fields(exc) -> dict[str, str]:
+    return {_dotted(tuple(str(part) for part in error["loc"])) or "body": error["msg"] for error in exc.errors()}
 
 
 def _dotted(path: tuple[str, ...]) -> str:
