@@ -49,12 +49,6 @@ def failed_on_condition(exc: Exception) -> bool:
     return any(reason and reason.code in LOST_RACE for reason in reasons)
 
 
-def condition_failed_at(exc: Exception, index: int) -> bool:
-    """True when a cancelled transaction's item number `index` (in the order written) failed its condition."""
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return index < len(reasons) and reasons[index] is not None and reasons[index].code == "ConditionalCheckFailed"
-
-
 def only_contended(exc: Exception) -> bool:
     """True when DynamoDB cancelled a transaction only because another one held an item: worth retrying."""
     if getattr(exc, "cause_response_code", None) == "TransactionConflictException":
