@@ -13,6 +13,7 @@ APPROVER ?=
 SCALE ?= 1.0
 SEED ?= 2022
 URL ?=
+RESET ?=
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
 .PHONY: run token test lint pytest package bench demo clean
@@ -23,9 +24,10 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt >&2
 	@touch $@
 
-## run: the local stack (embedded AWS, tables from infra/, API on PORT, scheduler, queue pump)
+## run: the local stack (embedded AWS, tables from infra/, API on PORT, scheduler, queue pump); its data
+## is kept in .local/state (see README "Local data"): make run RESET=1 starts empty
 run: $(BIN)/.installed
-	$(BIN)/python -m devstack run --port $(PORT) --moto-port $(MOTO_PORT)
+	$(BIN)/python -m devstack run --port $(PORT) --moto-port $(MOTO_PORT) $(if $(filter 1 true yes,$(RESET)),--reset)
 
 ## token: print a token for the local stack: make token ROLE=admin SUB=ops-1 [APPROVER=1]
 token: $(BIN)/.installed

@@ -10,10 +10,13 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from devstack.keys import DevKeys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA_DIR = Path(ROOT) / ".local" / "state"
+DEFAULT_PORT = 8000
 
 
 def stage_environment(stage: str = "local") -> dict[str, str]:
@@ -24,17 +27,21 @@ def stage_environment(stage: str = "local") -> dict[str, str]:
     return dict(config.environment_variables)
 
 
-def run(host: str, port: int, moto_port: int) -> None:
-    """Start everything, print where it is, and serve until Ctrl-C or SIGTERM."""
+def run(host: str, port: int, moto_port: int, data_dir: Path = DATA_DIR, reset: bool = False,
+        pump_hold_s: float = 0) -> None:
+    """Start everything on the data in `data_dir` (none if `reset`), print where it is, and serve until
+    Ctrl-C or SIGTERM; the data is kept up to date in `data_dir` (see devstack.persist)."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log would drown ours
 
     from devstack import cloud
+    from devstack.persist import Store
 
     keys = DevKeys().ensure()
-    serialised = cloud.one_request_at_a_time()
-    serialised.__enter__()  # for the life of the process
+    store = Store(data_dir, reset=reset).open()
+    serialised = cloud.one_request_at_a_time(store)
+    store.dynamodb_lock = serialised.__enter__()  # for the life of the process
     moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
     moto.start()
     aws_endpoint = f"http://{host}:{moto_port}"
@@ -45,6 +52,8 @@ def run(host: str, port: int, moto_port: int) -> None:
     os.environ.update(stage_environment("local"))
     os.environ.update(cloud.deploy())
     physical_ids = cloud.physical_ids()
+    restored = store.restore(aws_endpoint)
+    store.start()
 
     sys.path.insert(0, ROOT)
     from chalice.cli.factory import CLIFactory
@@ -58,7 +67,7 @@ def run(host: str, port: int, moto_port: int) -> None:
     app = config.chalice_app
     create_local_server(app, config, host, port)  # makes current_request thread-local, as chalice local does
     server = LocalDevServer(app, config, host, port, handler_cls=LocalRequestHandler, server_cls=LocalHTTPServer)
-    scheduler, pump = Scheduler(app), Pump(app, physical_ids)
+    scheduler, pump = Scheduler(app), Pump(app, physical_ids, hold_s=pump_hold_s)
     scheduler.start()
     pump.start()
 
@@ -68,6 +77,8 @@ o2o-mobility local stack
   API            {api}   (GET {api}/health, {api}/openapi.json)
   embedded AWS   {aws_endpoint}   (AWS_ENDPOINT_URL; stack {cloud.STACK_NAME})
   signing key    {keys.jwks_path}
+  local data     {store.folder}   ({restored['items']} items, {restored['messages']} queued messages, \
+{restored['journal_records']} journal records restored in {restored['seconds']} s; make run RESET=1 starts empty)
   scheduler      {', '.join(f'{s.name} every {int(s.period_s)}s' for s in scheduler.schedules) or 'no schedules'}
   queue pump     {', '.join(source.name for source, _ in pump.bindings) or 'no queues'}
   a token        make token ROLE=admin SUB=ops-1
@@ -90,6 +101,9 @@ Ctrl-C stops everything.
     finally:
         scheduler.stop()
         pump.stop()
+        for worker in (scheduler, pump):
+            worker.join(timeout=10)  # their last writes belong in the last snapshot
+        store.close()
         moto.stop()
         print("local stack stopped", flush=True)
 
@@ -100,8 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     run_cmd = commands.add_parser("run", help="start the local stack in the foreground")
     run_cmd.add_argument("--host", default="127.0.0.1")
-    run_cmd.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    run_cmd.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     run_cmd.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 5000)))
+    run_cmd.add_argument("--data-dir", type=Path, help=f"where the data lives (default {DATA_DIR}, "
+                         f"or {DATA_DIR}-PORT for a stack on another port than {DEFAULT_PORT})")
+    run_cmd.add_argument("--reset", action="store_true", help="delete the data and start empty")
+    run_cmd.add_argument("--pump-hold-s", type=float, default=0, help=argparse.SUPPRESS)  # tests: batches in flight
     token_cmd = commands.add_parser("token", help="print a token the local stack accepts")
     token_cmd.add_argument("--role", required=True, choices=["rider", "driver", "business", "admin", "service"])
     token_cmd.add_argument("--sub", required=True)
@@ -109,7 +127,13 @@ def main(argv: list[str] | None = None) -> None:
     token_cmd.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.host, args.port, args.moto_port)
+        data_dir = args.data_dir or (DATA_DIR if args.port == DEFAULT_PORT else Path(f"{DATA_DIR}-{args.port}"))
+        from devstack.persist import DataInUse
+
+        try:
+            run(args.host, args.port, args.moto_port, data_dir, args.reset, args.pump_hold_s)
+        except DataInUse as exc:
+            parser.exit(1, f"{exc}: stop it, or give this one --data-dir (or another PORT)\n")
     else:
         print(DevKeys().token(args.role, args.sub, approver=args.approver, ttl_s=args.ttl))
 

@@ -5,7 +5,9 @@ local stack and the tests can never drift from production's schema. Resource typ
 create (alarms, API Gateway responses, functions) are left out here; cfn-lint checks them.
 """
 
+import io
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,12 +71,15 @@ def _resolve(value: Any, physical: dict[str, str]) -> str | None:
 
 
 @contextmanager
-def one_request_at_a_time() -> Iterator[None]:
-    """Make moto's server handle one DynamoDB request at a time while the block runs.
+def one_request_at_a_time(observer=None) -> Iterator[threading.Lock]:
+    """Make moto's server handle one DynamoDB request at a time while the block runs; yields the lock.
 
     DynamoDB applies a transaction atomically; moto applies it item by item and rolls back by restoring
     whole tables, so a request served meanwhile on another thread can see half a transaction or be undone
     by the rollback. Serialising requests keeps the races between our reads and writes, as on AWS.
+
+    An `observer` (devstack.persist.Store) hears of each DynamoDB request moto answered 2xx, in the order
+    moto applied them, and of every other request once moto has answered it.
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
@@ -82,13 +87,38 @@ def one_request_at_a_time() -> Iterator[None]:
     serve = DomainDispatcherApplication.__call__
 
     def one_at_a_time(self, environ, start_response):
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-            return serve(self, environ, start_response)  # SQS long polls must not hold up the tables
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith("DynamoDB"):
+            answer = serve(self, environ, start_response)  # SQS long polls must not hold up the tables
+            if observer is not None:
+                observer.queues_may_have_changed()
+            return answer
         with lock:
-            return serve(self, environ, start_response)
+            if observer is None:
+                return serve(self, environ, start_response)
+            return _serve_observed(serve, self, environ, start_response, observer)
 
     DomainDispatcherApplication.__call__ = one_at_a_time
     try:
-        yield
+        yield lock
     finally:
         DomainDispatcherApplication.__call__ = serve
+
+
+def _serve_observed(serve, app, environ, start_response, observer):
+    """Serve a DynamoDB request and tell `observer` of it (its action, body and region) if moto answered 2xx."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    statuses = []
+
+    def recording_status(status, headers, exc_info=None):
+        statuses.append(status)
+        return start_response(status, headers, exc_info)
+
+    answer = serve(app, environ, recording_status)
+    if statuses and statuses[0].startswith("2"):
+        scope = re.search(r"Credential=[^/]*/[^/]*/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        observer.dynamodb_written(environ["HTTP_X_AMZ_TARGET"].rsplit(".", 1)[-1], body,
+                                  scope.group(1) if scope else "us-east-1")
+    return answer

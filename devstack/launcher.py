@@ -8,9 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import requests
@@ -30,18 +31,31 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_stack(log_path: Path, timeout_s: float = 90) -> Iterator[dict]:
-    """A running local stack: yields `{"base", "moto", "process", "log"}`; stopped with Ctrl-C on exit."""
+def local_stack(log_path: Path, timeout_s: float = 90, data_dir: Path | None = None,
+                options: tuple[str, ...] = ()) -> Iterator[dict]:
+    """A running local stack: yields `{"base", "moto", "process", "log", "data_dir"}`; stopped with Ctrl-C on exit.
+
+    It starts empty, on a temporary data folder deleted afterwards, unless `data_dir` names one to keep
+    (a stack started again on it finds the data the last one left). `options` go to `devstack run`.
+    """
+    folder = nullcontext(data_dir) if data_dir else tempfile.TemporaryDirectory(prefix="o2o-stack-")
+    with folder as path, _stack_process(Path(log_path), timeout_s, Path(path), options) as running:
+        yield running
+
+
+@contextmanager
+def _stack_process(log_path: Path, timeout_s: float, data_dir: Path, options: tuple[str, ...]) -> Iterator[dict]:
     port, moto_port = free_port(), free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    command = [sys.executable, "-m", "devstack", "run", "--port", str(port), "--moto-port", str(moto_port),
+               "--data-dir", str(data_dir), *options]
     with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "run", "--port", str(port), "--moto-port", str(moto_port)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_for_health(base, process, log_path, timeout_s)
-            yield {"base": base, "moto": f"http://127.0.0.1:{moto_port}", "process": process, "log": log_path}
+            yield {"base": base, "moto": f"http://127.0.0.1:{moto_port}", "process": process, "log": log_path,
+                   "data_dir": data_dir}
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)

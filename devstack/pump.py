@@ -40,10 +40,11 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 class Pump(threading.Thread):
     """Polls every bound queue and invokes its handler, until `stop()`."""
 
-    def __init__(self, app: Chalice, physical_ids: dict[str, str], log=print):
+    def __init__(self, app: Chalice, physical_ids: dict[str, str], log=print, hold_s: float = 0):
         super().__init__(name="queue-pump", daemon=True)
         self.app = app
         self.log = log
+        self.hold_s = hold_s  # tests: a batch stays in flight this long after its handler ran
         self.bindings = queue_bindings(app, physical_ids)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self._stopped = threading.Event()
@@ -65,6 +66,8 @@ class Pump(threading.Thread):
         attributes = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
         queue_arn = attributes["QueueArn"]
         failed = self._invoke(source.name, sqs_event(messages, queue_arn), {m["MessageId"] for m in messages})
+        if self.hold_s:
+            self._stopped.wait(self.hold_s)
         for message in messages:
             if message["MessageId"] in failed:
                 self.sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"],
