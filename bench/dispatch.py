@@ -4,8 +4,14 @@ Runs `rides.service.request_ride` in-process against moto with the infra/ stack 
 1,000, 10,000 and 100,000 available taxi drivers spread over Seoul, and counts every DynamoDB call
 the request makes (PynamoDB's and powertools' idempotency alike) with `bench.counting`'s wrapper of botocore's
 `BaseClient._make_api_call`. The fleet is written straight into the tables with batch writes.
+
+The dispatch record (one item per candidate, in the offer's transaction) is included in the round trips;
+its extra write units are computed from the stored items' sizes (moto reports no consumed capacity): a
+transactional put costs 2 WCU per KB, and each item's `by_driver` index entry 1 WCU per KB.
 """
 
+import json
+import math
 import random
 import statistics
 import time
@@ -30,6 +36,7 @@ from chalicelib.core.observability import logger, metrics
 from chalicelib.drivers import rules
 from chalicelib.drivers.models import Driver, DriverSpot
 from chalicelib.rides import service as rides
+from chalicelib.rides.models import DispatchEntry
 from chalicelib.rides.schemas import Cancellation
 
 FLEETS = (1_000, 10_000, 100_000)
@@ -47,6 +54,7 @@ class Sample(Counted):
     calls: tuple[Call, ...]
     keyed: bool
     offered: bool
+    record_wcu: int = 0
 
     @property
     def operations(self) -> str:
@@ -66,7 +74,7 @@ def add_drivers(rng: random.Random, first: int, last: int) -> None:
                                 created_at=since, updated_at=since))
             spots.save(DriverSpot(driver_id, "taxi", cell=cell, cell_key=rules.cell_key("taxi", cell),
                                   area_key=rules.area_key("taxi", cell), idle_key=rules.idle_key(since, driver_id),
-                                  available_since=since))
+                                  available_since=since, affiliation="independent" if number % 2 else "franchise"))
 
 
 def grow_fleet(rng: random.Random, current: int, wanted: int, rate: float | None) -> tuple[int, float]:
@@ -87,7 +95,19 @@ def dispatch_once(rng: random.Random, name: str, keyed: bool, now: datetime) -> 
     if answer["driver_id"]:
         rides.cancel(Caller(sub=rider_id, role="rider"), answer["ride_id"], Cancellation(), now)
     metrics.clear_metrics()  # otherwise powertools flushes EMF to stdout every 100 values
-    return Sample(tuple(calls), keyed=keyed, offered=answer["driver_id"] is not None)
+    return Sample(tuple(calls), keyed=keyed, offered=answer["driver_id"] is not None,
+                  record_wcu=record_write_units(answer["ride_id"]))
+
+
+def item_kb(item) -> int:
+    """DynamoDB's size of an item in whole KB (names and values, as stored), at least 1."""
+    size = sum(len(name) + len(json.dumps(value)) for name, value in item.serialize().items())
+    return max(1, math.ceil(size / 1024))
+
+
+def record_write_units(ride_id: str) -> int:
+    """The write units the ride's dispatch record cost: 2 per KB per transactional put, 1 per KB of index."""
+    return sum(3 * item_kb(entry) for entry in DispatchEntry.query(ride_id))
 
 
 def measure(rng: random.Random, fleet: int, requests: int) -> list[Sample]:
@@ -125,14 +145,16 @@ def print_table(rows: list[tuple[int, float, list[Sample]]], requests: int) -> N
     """The table, the verdict and a typical request's operations."""
     print(f"Dispatch cost per POST /rides (in-process moto; {requests} requests per fleet, half with Idempotency-Key)")
     print(f"{'fleet':<10}{'round trips (mean / max)':>26}{'no key / key max':>18}{'items read (mean / max)':>26}"
-          f"{'offered':>10}{'load s':>9}")
+          f"{'offered':>10}{'load s':>9}{'record WCU (mean / max)':>26}")
     for fleet, loaded, samples in rows:
         trips, reads = [s.round_trips for s in samples], [s.items_read for s in samples]
         plain = max(s.round_trips for s in samples if not s.keyed)
         keyed = max(s.round_trips for s in samples if s.keyed)
         offered = sum(s.offered for s in samples)
+        wcu = [s.record_wcu for s in samples]
         print(f"{fleet:<10,}{statistics.mean(trips):>17.1f} / {max(trips):<6}{plain:>11} / {keyed:<4}"
-              f"{statistics.mean(reads):>17.1f} / {max(reads):<6}{offered:>6}/{len(samples):<3}{loaded:>9.1f}")
+              f"{statistics.mean(reads):>17.1f} / {max(reads):<6}{offered:>6}/{len(samples):<3}{loaded:>9.1f}"
+              f"{statistics.mean(wcu):>17.1f} / {max(wcu):<6}")
     worst = max(s.round_trips for _, _, samples in rows for s in samples)
     first, last = (statistics.mean(s.items_read for s in rows[i][2]) for i in (0, -1))
     ratio = last / first if first else float("inf")

@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     run_cmd.add_argument("--reset", action="store_true", help="delete the data and start empty")
     run_cmd.add_argument("--pump-hold-s", type=float, default=0, help=argparse.SUPPRESS)  # tests: batches in flight
     token_cmd = commands.add_parser("token", help="print a token the local stack accepts")
-    token_cmd.add_argument("--role", required=True, choices=["rider", "driver", "business", "admin", "service"])
+    token_cmd.add_argument("--role", required=True,
+                           choices=["rider", "driver", "business", "admin", "service", "auditor"])
     token_cmd.add_argument("--sub", required=True)
     token_cmd.add_argument("--approver", action="store_true")
     token_cmd.add_argument("--ttl", type=int, default=12 * 3600, help="seconds the token is valid")

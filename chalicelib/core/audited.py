@@ -30,8 +30,11 @@ class AuditedAction:
     @classmethod
     def of(cls, caller: Caller | None, roles: frozenset[str] | None, method: str, path: str,
            path_params: dict[str, str]) -> "AuditedAction | None":
-        """The action to audit for this request, or None (reads, public routes, non-admins on their own routes)."""
-        if method == "GET" or caller is None or not (caller.role == "admin" or roles == ADMIN_ONLY):
+        """The action to audit for this request, or None (public routes, non-admins on their own routes, and
+        reads, except an auditor's: what the council and regulators looked at is on the record too)."""
+        if caller is None or (method == "GET" and caller.role != "auditor"):
+            return None
+        if not (caller.role in ("admin", "auditor") or roles == ADMIN_ONLY):
             return None
         return cls(caller, f"{method} {path}", path_params)
 

@@ -40,6 +40,7 @@ class Settings:
     component_checks_table: str = "ComponentChecksTable"
     incidents_table: str = "IncidentsTable"
     driver_sessions_table: str = "DriverSessionsTable"
+    dispatch_decisions_table: str = "DispatchDecisionsTable"
     programs_table: str = "ProgramsTable"
     program_tallies_table: str = "ProgramTalliesTable"
     claims_table: str = "ClaimsTable"

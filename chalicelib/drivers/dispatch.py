@@ -50,7 +50,7 @@ def release_in(tx: TransactWrite, driver_id: str, ride_id: str, now: datetime) -
                                             & at_version(held.version)), actions=[
         Driver.status.set(DriverStatus.AVAILABLE), Driver.available_since.set(now), Driver.offer_ride_id.remove(),
         Driver.offer_expires_at.remove(), Driver.ride_id.remove(), Driver.updated_at.set(now), Driver.version.add(1)])
-    list_in(tx, driver_id, held.services, held.cell, now)
+    list_in(tx, driver_id, held.services, held.cell, now, held.affiliation)
 
 
 def earn_in(tx: TransactWrite, driver_id: str, at: datetime, amount_krw: int) -> None:

@@ -1,7 +1,8 @@
 """How available drivers are listed for dispatch: the geo-index spots, the version that guards them, and
 the candidates near a pickup.
 
-The spots are derived from the driver's status, available_since, services and cell: each write of those
+The spots are derived from the driver's status, available_since, services, cell and affiliation (carried for
+the dispatch record, never ranked on): each write of those
 adds one to the driver's `version`, and each write of spots holds only if the version is still the one it read.
 """
 
@@ -11,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core.dynamo import get_or_404
 from chalicelib.drivers import rules
 from chalicelib.drivers.models import Driver, DriverSpot
-from chalicelib.drivers.rules import Candidate
+from chalicelib.drivers.rules import Candidate, Weighed
 
 NEAR_LIMIT = 10
 WIDE_LIMIT = 20
@@ -36,23 +37,34 @@ def at_version(version) -> Condition:
 
 def find_candidates(service: str, lat: float, lng: float, excluded: set[str]) -> list[Candidate]:
     """Available drivers of `service` near the pickup, in offer order; reads a bounded number of items."""
+    return [w.candidate for w in weigh_candidates(service, lat, lng, excluded) if not w.declined]
+
+
+def weigh_candidates(service: str, lat: float, lng: float, excluded: set[str]) -> list[Weighed]:
+    """The candidates one dispatch decision weighs, excluded ones marked, in offer order (what it records).
+
+    The pickup's own cell first; the wider areas only when nobody there may be offered the ride. Everything
+    recorded comes from the geo-index spots read here: no extra read.
+    """
     pickup = rules.cell_of(lat, lng)
     near = DriverSpot.by_cell.query(rules.cell_key(service, pickup), limit=NEAR_LIMIT)
-    ranked = rules.rank_candidates(pickup, [_candidate(s) for s in near], excluded)
-    if ranked:
-        return ranked
+    weighed = rules.weigh_candidates(pickup, [_candidate(s) for s in near], excluded)
+    if any(not w.declined for w in weighed):
+        return weighed
     wide = [spot for area in rules.search_areas(pickup)
             for spot in DriverSpot.by_area.query(f"{service}#{area}", limit=WIDE_LIMIT)]
-    return rules.rank_candidates(pickup, [_candidate(s) for s in wide], excluded)
+    return rules.weigh_candidates(pickup, [_candidate(s) for s in wide], excluded)
 
 
-def list_in(tx: TransactWrite, driver_id: str, services: set[str], cell: str, available_since) -> None:
+def list_in(tx: TransactWrite, driver_id: str, services: set[str], cell: str, available_since,
+            affiliation: str | None = None) -> None:
     """List the driver in `cell` for each of `services` (and unlist them for the others) within `tx`."""
     for service in SERVICES:
         if service in services:
             tx.save(DriverSpot(driver_id, service, cell=cell, cell_key=rules.cell_key(service, cell),
                                area_key=rules.area_key(service, cell),
-                               idle_key=rules.idle_key(available_since, driver_id), available_since=available_since))
+                               idle_key=rules.idle_key(available_since, driver_id), available_since=available_since,
+                               affiliation=affiliation or rules.INDEPENDENT))
         else:
             tx.delete(DriverSpot(driver_id, service))
 
@@ -64,4 +76,5 @@ def unlist_in(tx: TransactWrite, driver_id: str) -> None:
 
 
 def _candidate(spot: DriverSpot) -> Candidate:
-    return Candidate(driver_id=spot.driver_id, cell=spot.cell, available_since=spot.available_since)
+    return Candidate(driver_id=spot.driver_id, cell=spot.cell, available_since=spot.available_since,
+                     affiliation=spot.affiliation or rules.INDEPENDENT)

@@ -24,6 +24,7 @@ class Driver(Model):
     name = UnicodeAttribute()
     services = UnicodeSetAttribute()
     region = UnicodeAttribute(null=True)
+    affiliation = UnicodeAttribute(null=True)       # None: independent; it never changes who is offered
     status = UnicodeAttribute(default="offline")
     lat = NumberAttribute(null=True)
     lng = NumberAttribute(null=True)
@@ -77,6 +78,7 @@ class DriverSpot(Model):
     area_key = UnicodeAttribute()
     idle_key = UnicodeAttribute()
     available_since = UTCDateTimeAttribute()
+    affiliation = UnicodeAttribute(null=True)       # carried for the dispatch record only, never for ranking
     by_cell = SpotsByCell()
     by_area = SpotsByArea()
 

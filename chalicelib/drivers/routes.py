@@ -12,7 +12,7 @@ from chalicelib.core.lazy import lazy_module
 
 if TYPE_CHECKING:
     from chalicelib.core.schemas import Point
-    from chalicelib.drivers.schemas import DriverProfileIn, DriverStatusIn, EarningsQuery
+    from chalicelib.drivers.schemas import DispatchLogQuery, DriverProfileIn, DriverStatusIn, EarningsQuery
 
 service = lazy_module("chalicelib.drivers.service")
 
@@ -50,3 +50,12 @@ def my_earnings(caller: Caller, query: EarningsQuery):
     if query.to < query.from_:
         raise invalid_field("to", "must not be before from")
     return service.earnings(caller.sub, query.from_, query.to)
+
+
+@drivers.route("/drivers/me/dispatch-log", methods=["GET"], roles=DRIVER, query="DispatchLogQuery",
+               response="DispatchLog")
+def my_dispatch_log(caller: Caller, query: DispatchLogQuery):
+    """Every dispatch decision the caller was a candidate in, with the outcome and why; other drivers unnamed."""
+    if query.to < query.from_:
+        raise invalid_field("to", "must not be before from")
+    return service.dispatch_log(caller.sub, query.from_, query.to, query.limit, query.cursor)

@@ -17,6 +17,7 @@ AREA_RESOLUTION = 6      # ~36 km2 parents: the wider search when the pickup's o
 MAX_RING = 6             # ~5 km: farther drivers are not offered the ride
 UNREACHABLE = 10_000
 RATING_WINDOW = 50       # the rolling rating is the average of the last 50 ratings
+INDEPENDENT = "independent"
 
 
 class DriverStatus(StrEnum):
@@ -33,6 +34,17 @@ class Candidate:
     driver_id: str
     cell: str
     available_since: datetime
+    affiliation: str = INDEPENDENT  # recorded with each decision; ranking never reads it
+
+
+@dataclass(frozen=True)
+class Weighed:
+    """A candidate as one dispatch decision weighed them: ring distance from the pickup, and whether they
+    were excluded (`declined`: they declined this ride before)."""
+
+    candidate: Candidate
+    ring_distance: int
+    declined: bool
 
 
 def cell_of(lat: float, lng: float) -> str:
@@ -95,10 +107,18 @@ def rings_between(a: str, b: str) -> int:
 
 def rank_candidates(pickup_cell: str, candidates: list[Candidate], excluded: set[str]) -> list[Candidate]:
     """Candidates in offer order: nearest ring first, then longest idle, then id; far or excluded ones dropped."""
-    reachable = [c for c in candidates
-                 if c.driver_id not in excluded and rings_between(pickup_cell, c.cell) <= MAX_RING]
-    unique = {c.driver_id: c for c in reachable}.values()
-    return sorted(unique, key=lambda c: (rings_between(pickup_cell, c.cell), c.available_since, c.driver_id))
+    return [w.candidate for w in weigh_candidates(pickup_cell, candidates, excluded) if not w.declined]
+
+
+def weigh_candidates(pickup_cell: str, candidates: list[Candidate], excluded: set[str]) -> list[Weighed]:
+    """Every reachable candidate (excluded ones too, marked) in offer order: nearest ring, longest idle, id.
+
+    Only the ring distance, the time available and the exclusions decide the order.
+    """
+    unique = {c.driver_id: c for c in candidates}.values()
+    weighed = [Weighed(c, rings_between(pickup_cell, c.cell), c.driver_id in excluded) for c in unique]
+    return sorted((w for w in weighed if w.ring_distance <= MAX_RING),
+                  key=lambda w: (w.ring_distance, w.candidate.available_since, w.candidate.driver_id))
 
 
 def rolling_rating(recent: list[int], stars: int, window: int = RATING_WINDOW) -> tuple[list[int], Decimal]:

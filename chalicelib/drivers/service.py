@@ -15,10 +15,11 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core.dynamo import transaction
 from chalicelib.core.errors import Conflict
+from chalicelib.core.lazy import lazy_module
 from chalicelib.drivers import rules
 from chalicelib.drivers.dispatch import accept_in, earn_in, offer_in, offered_ride, release_in
 from chalicelib.drivers.fleet import drivers_of, hourly_earnings, scan_segments, was_online
-from chalicelib.drivers.listing import at_version, driver, find_candidates, list_in, unlist_in
+from chalicelib.drivers.listing import at_version, driver, find_candidates, list_in, unlist_in, weigh_candidates
 from chalicelib.drivers.models import Driver, EarningsBucket, OnlineSession
 from chalicelib.drivers.races import RACE_ATTEMPTS, LostRace, decided_again, lost_race_on_condition
 from chalicelib.drivers.rules import DriverStatus
@@ -27,7 +28,10 @@ from chalicelib.drivers.schemas import DriverOut, DriverProfileIn, DriverStatusI
 __all__ = [  # the door: what other domains may use, besides the drivers' own actions below
     "LostRace", "accept_in", "decided_again", "drivers_of", "earn_in", "find_candidates", "hourly_earnings",
     "lost_race_on_condition", "offer_in", "offered_ride", "release_in", "scan_segments", "was_online",
+    "weigh_candidates",
 ]
+
+rides = lazy_module("chalicelib.rides.service")  # rides imports drivers: read on first use, not at import
 
 SESSIONS_KEPT = timedelta(days=400)
 PROFILE_CHANGED = "your profile changed meanwhile; try again"
@@ -69,6 +73,11 @@ def earnings(driver_id: str, start: datetime, end: datetime) -> EarningsOut:
                        hours=[{"hour": b.hour, "total_krw": int(b.total_krw), "rides": int(b.rides)} for b in buckets])
 
 
+def dispatch_log(driver_id: str, start: datetime, end: datetime, limit: int, cursor: str | None) -> dict:
+    """The dispatch decisions the driver was a candidate in (`{items, next}`), never naming other drivers."""
+    return rides.dispatch_log(driver_id, start, end, limit, cursor)
+
+
 def record_rating(driver_id: str, stars: int) -> None:
     """Fold one rating into the driver's rolling rating (read, then write if nobody wrote meanwhile)."""
     _raced(lambda: _rate(driver(driver_id), stars), "the rating could not be recorded; try again", RATING_ATTEMPTS)
@@ -85,7 +94,7 @@ def view(shown: Driver) -> DriverOut:
     """The driver as API.md shows them."""
     position = {"lat": float(shown.lat), "lng": float(shown.lng)} if shown.lat is not None else None
     return DriverOut(driver_id=shown.driver_id, name=shown.name, services=sorted(shown.services),
-                     region=shown.region, status=shown.status, position=position,
+                     region=shown.region, affiliation=_affiliation(shown), status=shown.status, position=position,
                      rating=float(shown.rating) if shown.rating is not None else None,
                      rating_count=int(shown.rating_count), complaint_count=int(shown.complaint_count))
 
@@ -102,14 +111,16 @@ def _save_profile(driver_id: str, profile: DriverProfileIn, now: datetime) -> Dr
     found, services = _found(driver_id), set(profile.services)
     if found is None:
         found = Driver(driver_id, name=profile.name, services=services, region=profile.region,
-                       status=DriverStatus.OFFLINE, created_at=now, updated_at=now)
+                       affiliation=profile.affiliation, status=DriverStatus.OFFLINE, created_at=now, updated_at=now)
         found.save(condition=Driver.driver_id.does_not_exist())
         return view(found)
     actions = [Driver.name.set(profile.name), Driver.region.set(profile.region), Driver.updated_at.set(now)]
-    if services == set(found.services):
+    if services == set(found.services) and profile.affiliation == _affiliation(found):
         found.update(condition=at_version(found.version), actions=actions)
         return view(found)
-    actions += [Driver.services.set(services), Driver.version.add(1)]
+    # the spots carry the affiliation for the dispatch record: a change re-lists them like a change of services
+    actions += [Driver.services.set(services), Driver.affiliation.set(profile.affiliation), Driver.version.add(1)]
+    found.affiliation = profile.affiliation
     _write(found, at_version(found.version), actions,
            listed_for=services if found.status == DriverStatus.AVAILABLE else None)
     found.name, found.services, found.region, found.updated_at = profile.name, services, profile.region, now
@@ -128,7 +139,7 @@ def _go_online(driver_id: str, lat: float, lng: float, now: datetime) -> DriverO
                            Driver.online_since.set(session.started_key), *_position(lat, lng, now),
                            Driver.cell.set(cell), Driver.version.add(1)])
         tx.save(session)
-        list_in(tx, driver_id, offline.services, cell, now)
+        list_in(tx, driver_id, offline.services, cell, now, offline.affiliation)
     _place(offline, lat, lng, now)
     offline.status, offline.available_since = DriverStatus.AVAILABLE, now
     return view(offline)
@@ -178,7 +189,11 @@ def _write(written: Driver, condition, actions: list, listed_for: set[str] | Non
         return
     with transaction() as tx:
         tx.update(Driver(written.driver_id), condition=condition, actions=actions)
-        list_in(tx, written.driver_id, listed_for, written.cell, written.available_since)
+        list_in(tx, written.driver_id, listed_for, written.cell, written.available_since, written.affiliation)
+
+
+def _affiliation(of: Driver) -> str:
+    return of.affiliation or rules.INDEPENDENT
 
 
 def _found(driver_id: str) -> Driver | None:

@@ -15,7 +15,7 @@ from chalicelib.core.dynamo import transaction
 from chalicelib.core.errors import Conflict
 from chalicelib.core.observability import count, logger
 from chalicelib.drivers import service as drivers
-from chalicelib.rides import records, rules
+from chalicelib.rides import decisions, records, rules
 from chalicelib.rides.models import Ride
 from chalicelib.rides.rules import RideStatus
 
@@ -32,11 +32,14 @@ def find_driver(ride: Ride, now: datetime, new: bool = False) -> Ride:
     if not new and now >= ride.search_deadline:
         return _expire(ride, now)
     excluded = set(ride.declined_by or ())
-    candidates = drivers.find_candidates(ride.service, float(ride.pickup.lat), float(ride.pickup.lng), excluded)
-    for candidate in candidates[:DRIVERS_TRIED_PER_DISPATCH]:
-        if _offer(ride, candidate.driver_id, now, new):
+    weighed = drivers.weigh_candidates(ride.service, float(ride.pickup.lat), float(ride.pickup.lng), excluded)
+    lost: set[str] = set()
+    for candidate in [w.candidate for w in weighed if not w.declined][:DRIVERS_TRIED_PER_DISPATCH]:
+        if _offer(ride, candidate.driver_id, now, new, lambda tx, offered=candidate.driver_id: decisions.record_in(
+                tx, ride, weighed, offered, set(lost), now)):
             count("RidesOffered")
             return ride
+        lost.add(candidate.driver_id)
     if new:
         ride.save(condition=Ride.ride_id.does_not_exist())
     return ride
@@ -95,8 +98,9 @@ def _move_on_if_expired(ride: Ride, now: datetime) -> Ride:
     return find_driver(ride, now)
 
 
-def _offer(ride: Ride, driver_id: str, now: datetime, new: bool) -> bool:
-    """Offer `ride` to one driver in one transaction; False when the driver was taken first."""
+def _offer(ride: Ride, driver_id: str, now: datetime, new: bool, record) -> bool:
+    """Offer `ride` to one driver in one transaction, with its decision (`record(tx)`); False when the driver
+    was taken first."""
     expires_at = now + timedelta(seconds=get_settings().offer_timeout_s)
     previous, last_change = ride.status, ride.updated_at
     ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = (
@@ -109,6 +113,7 @@ def _offer(ride: Ride, driver_id: str, now: datetime, new: bool) -> bool:
         with transaction() as tx:
             tx.save(ride, condition=ride_unchanged)
             drivers.offer_in(tx, driver_id, ride.ride_id, ride.service, expires_at, now)
+            record(tx)
         return True
     except TransactWriteError as exc:
         ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = previous, None, None, last_change

@@ -132,3 +132,44 @@ class RideTally(Model):
     minute_shard = UnicodeAttribute(hash_key=True)
     failed = NumberAttribute(default=0)
     expires_at = TTLAttribute()
+
+
+class EntriesByDriver(GlobalSecondaryIndex):
+    """A driver's candidacies, by time: the driver's dispatch log."""
+
+    class Meta:
+        index_name = "by_driver"
+        projection = AllProjection()
+
+    driver_id = UnicodeAttribute(hash_key=True)
+    driver_key = UnicodeAttribute(range_key=True)
+
+
+class DispatchEntry(Model):
+    """One candidate of one dispatch decision (the offered driver too), written in the offer's transaction.
+
+    A decision is the entries of one ride sharing `entry_key`'s time prefix; one item per candidate (not one
+    per decision) so each candidate can find their own in the `by_driver` index. Kept 400 days.
+    """
+
+    class Meta(TableMeta):
+        table_setting = "dispatch_decisions_table"
+
+    ride_id = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)     # sort_key(at)#rank (two digits): decisions, then candidates
+    at = UTCDateTimeAttribute()
+    service = UnicodeAttribute()
+    rule = UnicodeAttribute()
+    offered_to = UnicodeAttribute()
+    driver_id = UnicodeAttribute()
+    driver_key = UnicodeAttribute()                  # sort_key(at)#ride_id
+    affiliation = UnicodeAttribute()
+    ring_distance = NumberAttribute()
+    available_since = UTCDateTimeAttribute()
+    outcome = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    offered_ring = NumberAttribute()
+    waited_less_s = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+    by_driver = EntriesByDriver()
+

@@ -39,6 +39,12 @@ def get_ride(ride_id: str, caller: Caller):
     return service.ride_for(caller, ride_id, clock.now())
 
 
+@rides.route("/rides/{ride_id}/dispatch", methods=["GET"], roles=["admin", "auditor"])
+def dispatch_record(ride_id: str):
+    """Every dispatch decision of the ride: the rule, the candidates weighed, who was offered and why not the others."""
+    return service.dispatch_record(ride_id)
+
+
 @rides.route("/drivers/me/offers", methods=["GET"], roles=DRIVER, response="Offers")
 def my_offers(caller: Caller):
     """The offer the caller holds (at most one), until it expires."""

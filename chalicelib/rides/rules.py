@@ -232,3 +232,87 @@ def estimate_fare(service: str, pickup: tuple[float, float], dropoff: tuple[floa
     duration_s = _ceil_div(road_m * 36, tariffs.estimate_speed_kmh * 10)
     return final_fare(service, road_m, duration_s, requested_at, tariffs).fare_krw
 
+
+
+# --- the dispatch record: what each decision weighed, and why each candidate was or was not offered ---------
+
+DISPATCH_RULE = "nearest H3 ring (resolution 8), then longest available, then driver id"
+TRIP_BANDS = ((1_000, "<1km"), (5_000, "1-5km"), (20_000, "5-20km"), (math.inf, ">20km"))
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One candidate of one decision: the candidate data recorded, the outcome and why."""
+
+    driver_id: str
+    affiliation: str
+    ring_distance: int
+    available_since: datetime
+    outcome: str            # offered | passed_over | excluded
+    reason: str             # offered | nearer_driver_offered | longer_waiting_driver_offered | tie_broken_by_id
+    #                         | declined_before | lost_race
+    offered_ring: int
+    waited_less_s: int      # how much less than the offered driver this one had waited (passed over, same ring)
+
+
+def judge(weighed: list, offered_id: str, lost: set[str]) -> list[Judgement]:
+    """Each weighed candidate's outcome when `offered_id` got the offer and the offers to `lost` failed.
+
+    `weighed` is in offer order (items with `.candidate`, `.ring_distance`, `.declined`). Those ranked before
+    the offered driver were excluded (declined earlier, or taken by something else first); those after
+    were passed over for a nearer or longer-waiting driver.
+    """
+    offered = next(w for w in weighed if w.candidate.driver_id == offered_id)
+    judged = []
+    for w in weighed:
+        c = w.candidate
+        outcome, reason = _outcome(w, offered, lost)
+        waited_less = (c.available_since - offered.candidate.available_since).total_seconds()
+        judged.append(Judgement(c.driver_id, c.affiliation, w.ring_distance, c.available_since, outcome, reason,
+                                offered.ring_distance, max(0, int(waited_less))))
+    return judged
+
+
+def _outcome(w, offered, lost: set[str]) -> tuple[str, str]:
+    if w is offered:
+        return "offered", "offered"
+    if w.declined:
+        return "excluded", "declined_before"
+    if w.candidate.driver_id in lost:
+        return "excluded", "lost_race"
+    if w.ring_distance > offered.ring_distance:
+        return "passed_over", "nearer_driver_offered"
+    if w.candidate.available_since > offered.candidate.available_since:
+        return "passed_over", "longer_waiting_driver_offered"
+    return "passed_over", "tie_broken_by_id"
+
+
+def passed_over_nearer(judged: list[Judgement]) -> int:
+    """Candidates nearer than the offered driver who were passed over (not excluded): fair dispatch keeps it 0."""
+    return sum(1 for j in judged if j.outcome == "passed_over" and j.ring_distance < j.offered_ring)
+
+
+def in_words(outcome: str, reason: str, ring_distance: int, offered_ring: int, waited_less_s: int) -> str:
+    """The reason as the driver reads it in their log; it never names another driver."""
+    if reason == "offered":
+        return "offered to you: you were the nearest available driver, and among them had waited longest"
+    if reason == "declined_before":
+        return "you had declined this ride earlier"
+    if reason == "lost_race":
+        return "you were no longer available at the moment of the offer (another offer or a status change came first)"
+    if reason == "nearer_driver_offered":
+        rings = ring_distance - offered_ring
+        count = NUMBER_WORDS[rings] if rings < len(NUMBER_WORDS) else str(rings)
+        return f"offered to a driver {count} ring{'s' if rings != 1 else ''} nearer"
+    if reason == "longer_waiting_driver_offered":
+        minutes = waited_less_s // 60
+        longer = f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes else "less than a minute"
+        return f"equally near; a driver waiting {longer} longer was offered"
+    return "equally near and waiting as long; the tie went by a fixed order of driver ids"
+
+
+def trip_band(pickup: tuple[float, float], dropoff: tuple[float, float]) -> str:
+    """The trip-length band of a ride (straight line, pickup to drop-off)."""
+    distance = haversine_m(pickup, dropoff)
+    return next(band for limit, band in TRIP_BANDS if distance < limit)

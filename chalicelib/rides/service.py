@@ -22,7 +22,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.observability import count
 from chalicelib.drivers import service as drivers
 from chalicelib.notices import service as notices
-from chalicelib.rides import dispatch, records, rules
+from chalicelib.rides import decisions, dispatch, records, rules
 from chalicelib.rides.dispatch import expire_rides
 from chalicelib.rides.models import Complaint, Ride
 from chalicelib.rides.records import current, lost_race, traffic, unserved_riders
@@ -65,6 +65,17 @@ def offers_for(driver_id: str, now: datetime) -> list[dict]:
     return [{"ride_id": ride.ride_id, "service": ride.service, "pickup": _point(ride.pickup),
              "dropoff": _point(ride.dropoff), "fare_estimate_krw": int(ride.fare_estimate_krw),
              "expires_at": iso(ride.offer_expires_at)}]
+
+
+def dispatch_record(ride_id: str) -> dict:
+    """Every dispatch decision of the ride, oldest first: whom it weighed, whom it offered, and why not the others."""
+    current(ride_id)  # a 404 for a ride that does not exist, rather than an empty record
+    return {"ride_id": ride_id, "decisions": decisions.decisions_of(ride_id)}
+
+
+def dispatch_log(driver_id: str, start: datetime, end: datetime, limit: int, cursor: str | None) -> dict:
+    """A page of the dispatch decisions the driver was a candidate in, with the reasons in words."""
+    return decisions.log_of(driver_id, start, end, limit, cursor)
 
 
 def accept(driver_id: str, ride_id: str, now: datetime) -> dict:
