@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 SERVICE_AREA = {"lat": (33.0, 38.9), "lng": (124.5, 131.9)}
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -24,9 +24,15 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
+def _this_century(moment: datetime) -> datetime:
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError("must be between 2000-01-01T00:00:00Z and 2099-12-31T23:59:59Z")
+    return moment
+
+
 # Every date-time a client sends: ISO-8601 with a zone, in 2000-01-01..2099-12-31 (ids, TTLs and the
 # calendar all assume this century).
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text), Field(ge=EARLIEST, le=LATEST)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_this_century)]
 
 
 class Input(BaseModel):
