@@ -12,6 +12,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from chalicelib.core.errors import AppError, Conflict, InvalidInput
+from chalicelib.core.states import Moves
 
 MAX_EXTENSIONS = 3
 INCOME_ROUNDING_KRW = 10
@@ -133,19 +134,19 @@ def review_payout(loss_krw: int, tiers: tuple[Tier, ...], amount_krw: int | None
 
 C = ClaimStatus
 # decision -> (statuses it may be taken in, status it leads to); approved, rejected and paid never move back
-CLAIM_MOVES: dict[str, tuple[frozenset[ClaimStatus], ClaimStatus]] = {
-    "approve": (frozenset({C.SUBMITTED}), C.APPROVED),
-    "reject": (frozenset({C.SUBMITTED, C.DOCUMENTS_REQUESTED}), C.REJECTED),
-    "request_documents": (frozenset({C.SUBMITTED}), C.DOCUMENTS_REQUESTED),
-    "supplement": (frozenset({C.DOCUMENTS_REQUESTED}), C.SUBMITTED),
-    "pay": (frozenset({C.APPROVED}), C.PAID),
-}
+CLAIM_MOVES = Moves(ClaimStatus, {
+    "approve": ({C.SUBMITTED}, C.APPROVED),
+    "reject": ({C.SUBMITTED, C.DOCUMENTS_REQUESTED}, C.REJECTED),
+    "request_documents": ({C.SUBMITTED}, C.DOCUMENTS_REQUESTED),
+    "supplement": ({C.DOCUMENTS_REQUESTED}, C.SUBMITTED),
+    "pay": ({C.APPROVED}, C.PAID),
+})
 
 
 def next_claim_status(status: str, decision: str) -> ClaimStatus:
     """The claim's status after `decision`; IllegalClaimMove when its status does not allow it (nor any, if unknown)."""
-    allowed_from, target = CLAIM_MOVES.get(decision, (frozenset(), None))
-    if ClaimStatus(status) not in allowed_from:
+    target = CLAIM_MOVES.after(status, decision)
+    if target is None:
         raise IllegalClaimMove(f"a claim that is {status} cannot take '{decision}'")
     return target
 
@@ -155,11 +156,11 @@ def next_claim_status(status: str, decision: str) -> ClaimStatus:
 P = ProgramStatus
 # step -> (statuses it may be taken in, status it leads to); a stalled computation is started again, and the
 # last two chains of a computation may both finish it
-PROGRAM_MOVES: dict[str, tuple[frozenset[ProgramStatus], ProgramStatus]] = {
-    "close_intake": (frozenset({P.INTAKE_OPEN}), P.INTAKE_CLOSED),
-    "start_computing": (frozenset({P.TO_COMPUTE, P.COMPUTING}), P.COMPUTING),
-    "finish_computing": (frozenset({P.COMPUTING, P.COMPUTED}), P.COMPUTED),
-}
+PROGRAM_MOVES = Moves(ProgramStatus, {
+    "close_intake": ({P.INTAKE_OPEN}, P.INTAKE_CLOSED),
+    "start_computing": ({P.TO_COMPUTE, P.COMPUTING}, P.COMPUTING),
+    "finish_computing": ({P.COMPUTING, P.COMPUTED}, P.COMPUTED),
+})
 
 
 def first_program_status(kind: ProgramKind) -> ProgramStatus:
@@ -171,8 +172,8 @@ def first_program_status(kind: ProgramKind) -> ProgramStatus:
 
 def next_program_status(status: str, step: str) -> ProgramStatus:
     """The program's status after `step`; IllegalProgramMove when its status does not allow it (nor any, if unknown)."""
-    allowed_from, target = PROGRAM_MOVES.get(step, (frozenset(), None))
-    if ProgramStatus(status) not in allowed_from:
+    target = PROGRAM_MOVES.after(status, step)
+    if target is None:
         raise IllegalProgramMove(f"a program that is {status} cannot take '{step}'")
     return target
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from chalicelib.core.errors import Conflict
+from chalicelib.core.states import Moves
 
 
 class ComponentState(StrEnum):  # moved only by `observe`
@@ -38,9 +39,9 @@ UP, DOWN = ComponentState.UP, ComponentState.DOWN
 FAILED, RECOVERED = Change.FAILED, Change.RECOVERED
 
 # action -> (incident states it may be taken from, state it leads to)
-INCIDENT_TRANSITIONS: dict[str, tuple[frozenset[IncidentState], IncidentState]] = {
-    "resolve": (frozenset({IncidentState.OPEN}), IncidentState.RESOLVED),
-}
+INCIDENT_MOVES = Moves(IncidentState, {
+    "resolve": ({IncidentState.OPEN}, IncidentState.RESOLVED),
+})
 EC2_IPV6_METADATA = ipaddress.ip_address("fd00:ec2::254")
 NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 REFUSED_URL_CHARS = frozenset("\\\x7f")
@@ -91,16 +92,10 @@ class IllegalIncidentChange(Conflict):
 
 
 def next_incident_state(current: IncidentState | str, action: str) -> IncidentState:
-    """The state an incident in `current` moves to on `action`; IllegalIncidentChange if not allowed.
-
-    An unknown action is illegal too; an unknown state string raises ValueError.
-    """
-    state = IncidentState(current)
-    if action not in INCIDENT_TRANSITIONS:
-        raise IllegalIncidentChange(f"unknown incident action: {action}")
-    allowed_from, target = INCIDENT_TRANSITIONS[action]
-    if state not in allowed_from:
-        raise IllegalIncidentChange(f"the incident is {state} already")
+    """The state an incident in `current` moves to on `action`; IllegalIncidentChange if not allowed."""
+    target = INCIDENT_MOVES.after(current, action)
+    if target is None:
+        raise IllegalIncidentChange(f"the incident is {current} already")
     return target
 
 

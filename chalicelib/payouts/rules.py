@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from chalicelib.core.errors import AppError, Conflict, Forbidden
+from chalicelib.core.states import Moves
 
 # A chunk's claims, ledger entries, wallets, tier tallies and three counters fit one transaction (100 items).
 CHUNK_CLAIMS = 25
@@ -21,12 +22,12 @@ class RoundStatus(StrEnum):
 
 R = RoundStatus
 # action -> (statuses it may be taken from, status it leads to)
-TRANSITIONS: dict[str, tuple[frozenset[RoundStatus], RoundStatus]] = {
-    "cut": (frozenset({R.CREATING}), R.PENDING_APPROVAL),        # every chunk frozen (or settled after a crash)
-    "abandon": (frozenset({R.CREATING}), R.ABANDONED),           # creating failed: claims given back
-    "approve": (frozenset({R.PENDING_APPROVAL}), R.PAYING),
-    "finish": (frozenset({R.PAYING}), R.PAID),                   # every claim of the round is paid
-}
+ROUND_MOVES = Moves(RoundStatus, {
+    "cut": ({R.CREATING}, R.PENDING_APPROVAL),        # every chunk frozen (or settled after a crash)
+    "abandon": ({R.CREATING}, R.ABANDONED),           # creating failed: claims given back
+    "approve": ({R.PENDING_APPROVAL}, R.PAYING),
+    "finish": ({R.PAYING}, R.PAID),                   # every claim of the round is paid
+})
 PAYABLE = frozenset({R.PAYING, R.PAID})   # workers may run chunks of these (a paid round's only to tell payees)
 
 
@@ -47,16 +48,10 @@ class NotPendingApproval(ApprovalRefused, IllegalTransition):
 
 
 def next_status(current: RoundStatus | str, action: str) -> RoundStatus:
-    """The status a round in `current` moves to on `action`; IllegalTransition if not allowed.
-
-    An unknown action is illegal too; an unknown status string raises ValueError.
-    """
-    status = RoundStatus(current)
-    if action not in TRANSITIONS:
-        raise IllegalTransition(f"unknown payout round action: {action}")
-    allowed_from, target = TRANSITIONS[action]
-    if status not in allowed_from:
-        raise IllegalTransition(f"cannot {action} a round that is {status}")
+    """The status a round in `current` moves to on `action`; IllegalTransition if not allowed."""
+    target = ROUND_MOVES.after(current, action)
+    if target is None:
+        raise IllegalTransition(f"cannot {action} a round that is {current}")
     return target
 
 
