@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chalicelib.core.errors import Conflict
+from chalicelib.core.states import Moves
 
 CADENCE_MIN_PER_WEEK = 2     # the platform promised drivers at least two official notices a week
 CADENCE_WINDOW = timedelta(days=7)
@@ -24,12 +25,8 @@ class InquiryStatus(StrEnum):
 
 
 # action -> (status it may be taken from, status it leads to): each machine moves one way, once
-NOTICE_TRANSITIONS: dict[str, tuple[NoticeStatus, NoticeStatus]] = {
-    "publish": (NoticeStatus.SCHEDULED, NoticeStatus.PUBLISHED),
-}
-INQUIRY_TRANSITIONS: dict[str, tuple[InquiryStatus, InquiryStatus]] = {
-    "answer": (InquiryStatus.OPEN, InquiryStatus.ANSWERED),
-}
+NOTICE_MOVES = Moves(NoticeStatus, {"publish": ({NoticeStatus.SCHEDULED}, NoticeStatus.PUBLISHED)})
+INQUIRY_MOVES = Moves(InquiryStatus, {"answer": ({InquiryStatus.OPEN}, InquiryStatus.ANSWERED)})
 
 
 class IllegalTransition(Conflict):
@@ -45,26 +42,18 @@ class InquiryAnswered(IllegalTransition):
 
 def next_notice_status(current: NoticeStatus | str, action: str) -> NoticeStatus:
     """The status a notice in `current` moves to on `action`; IllegalTransition if not allowed."""
-    status = NoticeStatus(current)
-    allowed_from, target = _transition(NOTICE_TRANSITIONS, "notice", action)
-    if status != allowed_from:
-        raise IllegalTransition(f"this notice is {status} already")
+    target = NOTICE_MOVES.after(current, action)
+    if target is None:
+        raise IllegalTransition(f"this notice is {current} already")
     return target
 
 
 def next_inquiry_status(current: InquiryStatus | str, action: str) -> InquiryStatus:
     """The status an inquiry in `current` moves to on `action`; InquiryAnswered if it has its answer."""
-    status = InquiryStatus(current)
-    allowed_from, target = _transition(INQUIRY_TRANSITIONS, "inquiry", action)
-    if status != allowed_from:
+    target = INQUIRY_MOVES.after(current, action)
+    if target is None:
         raise InquiryAnswered()
     return target
-
-
-def _transition(table: dict, what: str, action: str) -> tuple:
-    if action not in table:
-        raise IllegalTransition(f"unknown {what} action: {action}")
-    return table[action]
 
 
 @dataclass(frozen=True)
