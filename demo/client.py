@@ -53,3 +53,4 @@ class Api:
 
 ADMIN = ("admin", "ops-1")
 APPROVER = ("admin", "council-approver")
+AUDITOR = ("auditor", "drivers-council")

@@ -12,7 +12,7 @@ from datetime import time as dt_time
 
 from tqdm import tqdm
 
-from demo.client import ADMIN, APPROVER, Api
+from demo.client import ADMIN, APPROVER, AUDITOR, Api
 
 FIRE = datetime(2022, 10, 15, 6, 33, tzinfo=UTC)          # Saturday 15:33 in Seoul
 RECOVERY = FIRE + timedelta(hours=4)
@@ -27,6 +27,8 @@ VOUCHER_ITEMS = [{"name": "Emoticon pack (permanent)", "valid_days": None},
                  {"name": "Emoticon pack A (90 days)", "valid_days": 90},
                  {"name": "Emoticon pack B (90 days)", "valid_days": 90}]
 SEOUL = (37.48, 126.88)
+AFFILIATIONS = ("independent", "Kakao T Blue")   # every other driver drives for the franchise
+BUSY_DAY = FIRE - timedelta(days=7)             # the day of rides the fairness figures are of (UTC)
 OFFICE_OPENS = dt_time(9, 0)
 
 
@@ -52,6 +54,7 @@ class Expected:
     rounds: list[int] = field(default_factory=list)
     programs: dict[str, str] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)
+    fairness: dict[str, dict] = field(default_factory=dict)
 
 
 def spot(n: int, offset: float = 0.0) -> dict[str, float]:
@@ -82,6 +85,7 @@ def run_scenario(api: Api, scale: float = 1.0, seed: int = 2022, progress: bool 
     api.travel_to(datetime(2023, 4, 30, tzinfo=UTC))
     report = api.call("GET", f"/programs/{expected.programs['business_claims']}/report", ADMIN)
     expected.notes["designated_online_before"] = online_before
+    expected.fairness = _fairness(api)
     return expected, report
 
 
@@ -89,10 +93,12 @@ def run_scenario(api: Api, scale: float = 1.0, seed: int = 2022, progress: bool 
 
 def _fleet(api: Api, taxi: list[str], daeri: list[str]) -> None:
     for n, driver in enumerate(taxi):
-        api.call("PUT", "/drivers/me", ("driver", driver), {"name": driver, "services": ["taxi"], "region": "seoul"})
+        api.call("PUT", "/drivers/me", ("driver", driver), {"name": driver, "services": ["taxi"], "region": "seoul",
+                                                            "affiliation": AFFILIATIONS[n % 2]})
         api.call("POST", "/drivers/me/status", ("driver", driver), {"status": "online", **spot(n)})
     for n, driver in enumerate(daeri):
-        api.call("PUT", "/drivers/me", ("driver", driver), {"name": driver, "services": ["designated"]})
+        api.call("PUT", "/drivers/me", ("driver", driver), {"name": driver, "services": ["designated"],
+                                                            "affiliation": AFFILIATIONS[n % 2]})
         api.call("POST", "/drivers/me/status", ("driver", driver), {"status": "online", **spot(n, 0.01)})
 
 
@@ -126,6 +132,14 @@ def _ride(api: Api, at: datetime, service: str, driver_n: int, rider: str, taxis
     for step in ("accept", "arrive", "start"):
         api.call("POST", f"/rides/{ride['ride_id']}/{step}", ("driver", driver))
     api.call("POST", f"/rides/{ride['ride_id']}/complete", ("driver", driver), {"distance_m": 6500, "duration_s": 1500})
+
+
+def _fairness(api: Api) -> dict[str, dict]:
+    """The drivers' council reads dispatch's fairness figures of the busy day a week before the fire."""
+    day = BUSY_DAY.replace(hour=0, minute=0)
+    window = f"from={_iso(day)}&to={_iso(day + timedelta(days=1))}"
+    return {service: api.call("GET", f"/dispatch/fairness?{window}&service={service}", AUDITOR)
+            for service in ("taxi", "designated")}
 
 
 # --- the fire ---------------------------------------------------------------------------------------------

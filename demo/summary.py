@@ -17,6 +17,9 @@ def compare(expected: Expected, report: dict) -> list[str]:
         if (got.get("approved"), got.get("approved_krw"), got.get("paid"), got.get("paid_krw")) != (
                 count, amount, count, amount):
             problems.append(f"tier {tier}: report {got} != scenario {count} claims, {amount} KRW")
+    for service, shown in expected.fairness.items():
+        if shown["passed_over_nearer"]:
+            problems.append(f"fairness ({service}): {shown['passed_over_nearer']} nearer drivers passed over")
     paid_rounds = [r["claim_count"] for r in report["rounds"] if r["status"] == "paid"]
     if paid_rounds != [n for n in expected.rounds if n]:
         problems.append(f"rounds: report {paid_rounds} != scenario {expected.rounds}")
@@ -39,3 +42,18 @@ def print_summary(expected: Expected, report: dict, problems: list[str], calls: 
     print(f"{calls} HTTP calls. Report: {html}")
     print("The report matches what the scenario filed, approved and paid." if not problems
           else "MISMATCH:\n  " + "\n  ".join(problems))
+    print_fairness(expected.fairness)
+
+
+def print_fairness(fairness: dict[str, dict]) -> None:
+    """Dispatch's fairness figures of the demo's day of rides, as the drivers' council reads them."""
+    for service, shown in fairness.items():
+        print(f"Dispatch fairness, {service}, {shown['from'][:10]}: {shown['decisions']} decisions, "
+              f"{shown['passed_over_nearer']} nearer drivers passed over")
+        print(f"  {'affiliation':<16}{'drivers':>8}{'avail. min':>11}{'share':>7}{'offers':>8}{'share':>7}"
+              f"{'accepted':>10}{'completed':>10}")
+        for c in shown["cohorts"]:
+            print(f"  {c['affiliation']:<16}{c['drivers']:>8}{c['available_minutes']:>11}{c['available_share']:>7.0%}"
+                  f"{c['offers']:>8}{c['offer_share']:>7.0%}{c['accepted']:>10}{c['completed']:>10}")
+        print("  trip length: " + ", ".join(f"{b['band']} {b['offered']}/{b['requests']} offered"
+                                            for b in shown["by_trip_length"]))

@@ -41,6 +41,7 @@ class Settings:
     incidents_table: str = "IncidentsTable"
     driver_sessions_table: str = "DriverSessionsTable"
     dispatch_decisions_table: str = "DispatchDecisionsTable"
+    fairness_tallies_table: str = "FairnessTalliesTable"
     programs_table: str = "ProgramsTable"
     program_tallies_table: str = "ProgramTalliesTable"
     claims_table: str = "ClaimsTable"

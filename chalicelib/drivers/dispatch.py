@@ -8,10 +8,13 @@ from datetime import datetime
 
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core.lazy import lazy_module
 from chalicelib.drivers import rules
 from chalicelib.drivers.listing import at_version, driver, list_in, unlist_in
 from chalicelib.drivers.models import Driver, EarningsBucket
 from chalicelib.drivers.rules import DriverStatus
+
+rides = lazy_module("chalicelib.rides.service")  # rides imports drivers: read on first use, not at import
 
 
 def offered_ride(driver_id: str) -> str | None:
@@ -49,8 +52,21 @@ def release_in(tx: TransactWrite, driver_id: str, ride_id: str, now: datetime) -
     tx.update(Driver(driver_id), condition=(Driver.status.is_in(DriverStatus.OFFERED, DriverStatus.BUSY) & holds_ride
                                             & at_version(held.version)), actions=[
         Driver.status.set(DriverStatus.AVAILABLE), Driver.available_since.set(now), Driver.offer_ride_id.remove(),
-        Driver.offer_expires_at.remove(), Driver.ride_id.remove(), Driver.updated_at.set(now), Driver.version.add(1)])
+        Driver.offer_expires_at.remove(), Driver.ride_id.remove(), Driver.updated_at.set(now), Driver.version.add(1),
+        *active_today_in(tx, held, now)])
     list_in(tx, driver_id, held.services, held.cell, now, held.affiliation)
+
+
+def active_today_in(tx: TransactWrite, became_available: Driver, now: datetime) -> list:
+    """The driver becomes available `now`: on their first time this UTC day, count them in the fairness
+    report's `drivers` within `tx`, and return the action that marks the day on the driver (the caller's
+    write of the driver, guarded by its version, makes the count happen once)."""
+    today = rules.day_key(now)
+    if became_available.active_day == today:
+        return []
+    rides.active_in(tx, became_available.driver_id, became_available.services,
+                    became_available.affiliation or rules.INDEPENDENT, now)
+    return [Driver.active_day.set(today)]
 
 
 def earn_in(tx: TransactWrite, driver_id: str, at: datetime, amount_krw: int) -> None:

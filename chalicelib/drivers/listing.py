@@ -64,7 +64,8 @@ def list_in(tx: TransactWrite, driver_id: str, services: set[str], cell: str, av
             tx.save(DriverSpot(driver_id, service, cell=cell, cell_key=rules.cell_key(service, cell),
                                area_key=rules.area_key(service, cell),
                                idle_key=rules.idle_key(available_since, driver_id), available_since=available_since,
-                               affiliation=affiliation or rules.INDEPENDENT))
+                               affiliation=affiliation or rules.INDEPENDENT,
+                               services={s for s in services if s in SERVICES}))
         else:
             tx.delete(DriverSpot(driver_id, service))
 
@@ -77,4 +78,5 @@ def unlist_in(tx: TransactWrite, driver_id: str) -> None:
 
 def _candidate(spot: DriverSpot) -> Candidate:
     return Candidate(driver_id=spot.driver_id, cell=spot.cell, available_since=spot.available_since,
-                     affiliation=spot.affiliation or rules.INDEPENDENT)
+                     affiliation=spot.affiliation or rules.INDEPENDENT,
+                     services=frozenset(spot.services or {spot.service}))

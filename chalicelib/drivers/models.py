@@ -39,6 +39,7 @@ class Driver(Model):
     rating = NumberAttribute(null=True)
     complaint_count = NumberAttribute(default=0)
     online_since = UnicodeAttribute(null=True)      # the open OnlineSession's key
+    active_day = UnicodeAttribute(null=True)        # last UTC day counted in the fairness report's `drivers`
     version = NumberAttribute(default=0)            # +1 on each write of what the geo-index spots derive from
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -79,6 +80,7 @@ class DriverSpot(Model):
     idle_key = UnicodeAttribute()
     available_since = UTCDateTimeAttribute()
     affiliation = UnicodeAttribute(null=True)       # carried for the dispatch record only, never for ranking
+    services = UnicodeSetAttribute(null=True)       # all the driver is listed for: whose availability an offer ends
     by_cell = SpotsByCell()
     by_area = SpotsByArea()
 

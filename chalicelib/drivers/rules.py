@@ -35,6 +35,7 @@ class Candidate:
     cell: str
     available_since: datetime
     affiliation: str = INDEPENDENT  # recorded with each decision; ranking never reads it
+    services: frozenset[str] = frozenset()  # all the driver is listed for (the fairness counters); never ranked on
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,11 @@ def idle_key(available_since: datetime, driver_id: str) -> str:
 def hour_key(moment: datetime) -> str:
     """The earnings bucket of the UTC hour `moment` falls in (`YYYY-MM-DDTHH`)."""
     return moment.strftime("%Y-%m-%dT%H")
+
+
+def day_key(moment: datetime) -> str:
+    """The UTC day of `moment` (`YYYY-MM-DD`): a driver is counted once a day in the fairness report."""
+    return moment.strftime("%Y-%m-%d")
 
 
 def session_key(moment: datetime) -> str:

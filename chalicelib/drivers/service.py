@@ -17,7 +17,7 @@ from chalicelib.core.dynamo import transaction
 from chalicelib.core.errors import Conflict
 from chalicelib.core.lazy import lazy_module
 from chalicelib.drivers import rules
-from chalicelib.drivers.dispatch import accept_in, earn_in, offer_in, offered_ride, release_in
+from chalicelib.drivers.dispatch import accept_in, active_today_in, earn_in, offer_in, offered_ride, release_in
 from chalicelib.drivers.fleet import drivers_of, hourly_earnings, scan_segments, was_online
 from chalicelib.drivers.listing import at_version, driver, find_candidates, list_in, unlist_in, weigh_candidates
 from chalicelib.drivers.models import Driver, EarningsBucket, OnlineSession
@@ -137,7 +137,7 @@ def _go_online(driver_id: str, lat: float, lng: float, now: datetime) -> DriverO
         tx.update(Driver(driver_id), condition=(Driver.status == DriverStatus.OFFLINE) & at_version(offline.version),
                   actions=[Driver.status.set(DriverStatus.AVAILABLE), Driver.available_since.set(now),
                            Driver.online_since.set(session.started_key), *_position(lat, lng, now),
-                           Driver.cell.set(cell), Driver.version.add(1)])
+                           Driver.cell.set(cell), Driver.version.add(1), *active_today_in(tx, offline, now)])
         tx.save(session)
         list_in(tx, driver_id, offline.services, cell, now, offline.affiliation)
     _place(offline, lat, lng, now)
@@ -158,6 +158,7 @@ def _go_offline(driver_id: str, now: datetime) -> DriverOut:
             if online.online_since:
                 tx.update(OnlineSession(driver_id, online.online_since), actions=[OnlineSession.ended_at.set(now)])
             unlist_in(tx, driver_id)
+            rides.availability_in(tx, driver_id, online.services, _affiliation(online), online.available_since, now)
         online.status = DriverStatus.OFFLINE
     return view(online)
 

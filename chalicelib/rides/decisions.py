@@ -12,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.pagination import decode_cursor, encode_cursor
-from chalicelib.rides import rules
+from chalicelib.rides import fairness, rules
 from chalicelib.rides.models import DispatchEntry, Ride
 
 KEPT = timedelta(days=400)
@@ -25,9 +25,14 @@ def weighed_for_record(weighed: list, offered_id: str) -> list:
     return weighed[:max(RECORDED, position + 1)]
 
 
-def record_in(tx: TransactWrite, ride: Ride, weighed: list, offered_id: str, lost: set[str], now: datetime) -> None:
-    """Write the decision that offers `ride` to `offered_id` into the offer's transaction `tx`."""
-    for rank, judged in enumerate(rules.judge(weighed_for_record(weighed, offered_id), offered_id, lost)):
+def record_in(tx: TransactWrite, ride: Ride, weighed: list, offered_id: str, lost: set[str], now: datetime,
+              new: bool = False) -> None:
+    """Write the decision that offers `ride` to `offered_id` into the offer's transaction `tx`, with the
+    fairness report's counters it adds to (`new`: the ride is stored by this transaction, a request)."""
+    judgements = rules.judge(weighed_for_record(weighed, offered_id), offered_id, lost)
+    offered = next(w for w in weighed if w.candidate.driver_id == offered_id)
+    fairness.add_in(tx, fairness.offer_counts(ride, offered, rules.passed_over_nearer(judgements), new, now), now)
+    for rank, judged in enumerate(judgements):
         tx.save(DispatchEntry(
             ride.ride_id, f"{sort_key(now)}#{rank:02d}", at=now, service=ride.service, rule=rules.DISPATCH_RULE,
             offered_to=offered_id, driver_id=judged.driver_id, driver_key=f"{sort_key(now)}#{ride.ride_id}",

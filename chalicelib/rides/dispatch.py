@@ -15,7 +15,7 @@ from chalicelib.core.dynamo import transaction
 from chalicelib.core.errors import Conflict
 from chalicelib.core.observability import count, logger
 from chalicelib.drivers import service as drivers
-from chalicelib.rides import decisions, records, rules
+from chalicelib.rides import decisions, fairness, records, rules
 from chalicelib.rides.models import Ride
 from chalicelib.rides.rules import RideStatus
 
@@ -35,13 +35,15 @@ def find_driver(ride: Ride, now: datetime, new: bool = False) -> Ride:
     weighed = drivers.weigh_candidates(ride.service, float(ride.pickup.lat), float(ride.pickup.lng), excluded)
     lost: set[str] = set()
     for candidate in [w.candidate for w in weighed if not w.declined][:DRIVERS_TRIED_PER_DISPATCH]:
-        if _offer(ride, candidate.driver_id, now, new, lambda tx, offered=candidate.driver_id: decisions.record_in(
-                tx, ride, weighed, offered, set(lost), now)):
+        if _offer(ride, candidate, now, new, lambda tx, offered=candidate.driver_id: decisions.record_in(
+                tx, ride, weighed, offered, set(lost), now, new)):
             count("RidesOffered")
             return ride
         lost.add(candidate.driver_id)
-    if new:
-        ride.save(condition=Ride.ride_id.does_not_exist())
+    if new:  # one transaction, so the request is counted in the same round trip that stores it
+        with transaction() as tx:
+            tx.save(ride, condition=Ride.ride_id.does_not_exist())
+            fairness.request_in(tx, ride, now)
     return ride
 
 
@@ -98,9 +100,11 @@ def _move_on_if_expired(ride: Ride, now: datetime) -> Ride:
     return find_driver(ride, now)
 
 
-def _offer(ride: Ride, driver_id: str, now: datetime, new: bool, record) -> bool:
-    """Offer `ride` to one driver in one transaction, with its decision (`record(tx)`); False when the driver
-    was taken first."""
+def _offer(ride: Ride, candidate, now: datetime, new: bool, record) -> bool:
+    """Offer `ride` to one candidate driver in one transaction, with its decision (`record(tx)`); False when the
+    driver was taken first."""
+    driver_id, affiliation = candidate.driver_id, ride.driver_affiliation
+    ride.driver_affiliation = candidate.affiliation
     expires_at = now + timedelta(seconds=get_settings().offer_timeout_s)
     previous, last_change = ride.status, ride.updated_at
     ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = (
@@ -117,6 +121,7 @@ def _offer(ride: Ride, driver_id: str, now: datetime, new: bool, record) -> bool
         return True
     except TransactWriteError as exc:
         ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = previous, None, None, last_change
+        ride.driver_affiliation = affiliation
         if not new and records.current(ride.ride_id).updated_at != last_change:
             raise Conflict("the ride changed meanwhile") from exc
         logger.info("driver taken by another ride first", extra={"driver_id": driver_id, "ride_id": ride.ride_id})

@@ -77,6 +77,7 @@ class Ride(Model):
     status = UnicodeAttribute()
     rider_id = UnicodeAttribute()
     driver_id = UnicodeAttribute(null=True)
+    driver_affiliation = UnicodeAttribute(null=True)  # of the driver last offered it: the fairness counters' cohort
     pickup = PointAttribute()
     dropoff = PointAttribute()
     fare_estimate_krw = NumberAttribute()
@@ -173,3 +174,26 @@ class DispatchEntry(Model):
     expires_at = TTLAttribute()
     by_driver = EntriesByDriver()
 
+
+
+class FairnessTally(Model):
+    """Counters of one UTC hour, service and cohort, trip band or all decisions, in one of a few shards: what
+    the fairness report sums, added (ADD) inside the transactions that offer, accept and complete rides and
+    that end a driver's available stretch. Kept 400 days, like the decisions they count.
+    """
+
+    class Meta(TableMeta):
+        table_setting = "fairness_tallies_table"
+
+    partition = UnicodeAttribute(hash_key=True)      # service#YYYY-MM-DD#shard
+    slot = UnicodeAttribute(range_key=True)          # HH#all|cohort|active|band#name
+    decisions = NumberAttribute(null=True)
+    passed_over_nearer = NumberAttribute(null=True)
+    offers = NumberAttribute(null=True)
+    accepted = NumberAttribute(null=True)
+    completed = NumberAttribute(null=True)
+    available_s = NumberAttribute(null=True)
+    drivers = NumberAttribute(null=True)
+    requests = NumberAttribute(null=True)
+    offered = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
+from chalicelib.core.errors import invalid_field
 from chalicelib.core.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
         Cancellation,
         ComplaintIn,
         Completion,
+        FairnessQuery,
         RatingIn,
         RideRequest,
     )
@@ -22,6 +25,7 @@ service = lazy_module("chalicelib.rides.service")
 
 rides = ApiBlueprint(__name__)
 RIDER, DRIVER = ["rider"], ["driver"]
+LONGEST_REPORT = timedelta(days=93)
 
 
 @rides.route("/rides", methods=["POST"], roles=RIDER, body="RideRequest", response="RideCreated", status=201)
@@ -43,6 +47,17 @@ def get_ride(ride_id: str, caller: Caller):
 def dispatch_record(ride_id: str):
     """Every dispatch decision of the ride: the rule, the candidates weighed, who was offered and why not the others."""
     return service.dispatch_record(ride_id)
+
+
+@rides.route("/dispatch/fairness", methods=["GET"], roles=["admin", "auditor"], query="FairnessQuery")
+def fairness_report(query: FairnessQuery):
+    """Dispatch's fairness figures of a service over a window (whole UTC hours, at most 93 days): decisions,
+    nearer drivers passed over (0 when fair), per affiliation cohort and per trip-length band."""
+    if query.to <= query.from_:
+        raise invalid_field("to", "must be after from")
+    if query.to - query.from_ > LONGEST_REPORT:
+        raise invalid_field("to", "the window may be at most 93 days")
+    return service.fairness_report(query.service, query.from_, query.to)
 
 
 @rides.route("/drivers/me/offers", methods=["GET"], roles=DRIVER, response="Offers")

@@ -316,3 +316,118 @@ def trip_band(pickup: tuple[float, float], dropoff: tuple[float, float]) -> str:
     """The trip-length band of a ride (straight line, pickup to drop-off)."""
     distance = haversine_m(pickup, dropoff)
     return next(band for limit, band in TRIP_BANDS if distance < limit)
+
+
+# --- the fairness report: hourly counters per service, cohort and trip band, summed over a window ----------
+
+TALLY_SHARDS = 8  # spread an hour's counters: fewer transactions conflict on one item, no partition runs hot
+LONGEST_STRETCH = timedelta(hours=24)  # an available stretch is credited for its last 24 hours at most
+COUNTERS = ("decisions", "passed_over_nearer", "offers", "accepted", "completed", "available_s", "drivers",
+            "requests", "offered")
+BAND_NAMES = tuple(band for _, band in TRIP_BANDS)
+
+
+def tally_partition(service: str, at: datetime, shard: int) -> str:
+    """The counters' partition: one per service, UTC day and shard (a month is 30 x TALLY_SHARDS queries)."""
+    return f"{service}#{at.strftime('%Y-%m-%d')}#{shard}"
+
+
+def tally_slot(at: datetime, kind: str, name: str) -> str:
+    """The counter item of the UTC hour of `at` in its partition: `HH#all|cohort|active|band#name` (by hour)."""
+    return f"{at.strftime('%H')}#{kind}#{name}"
+
+
+def counted(service: str, at: datetime, kind: str, name: str, shard: int, **counters: int) -> dict:
+    """One counter item's additions, as `{(partition, slot): {counter: n}}`."""
+    return {(tally_partition(service, at, shard), tally_slot(at, kind, name)): counters}
+
+
+def merged(*adds: dict) -> dict:
+    """Additions to the same item summed: a transaction may write each item once."""
+    total: dict = {}
+    for add in adds:
+        for key, counters in add.items():
+            item = total.setdefault(key, {})
+            for name, n in counters.items():
+                item[name] = item.get(name, 0) + n
+    return {key: {k: n for k, n in item.items() if n} for key, item in total.items() if any(item.values())}
+
+
+def available_by_hour(since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+    """A stretch of being available, cut into (a moment in each UTC hour, whole seconds in it), oldest first."""
+    start, pieces = max(since, until - LONGEST_STRETCH), []
+    while start < until:
+        hour_end = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        end = min(hour_end, until)
+        pieces.append((start, int((end - start).total_seconds())))
+        start = end
+    return [p for p in pieces if p[1] > 0]
+
+
+def availability_counts(services, affiliation: str, since: datetime | None, until: datetime, shard: int) -> dict:
+    """A driver of `affiliation` stops being available for `services` at `until`: their available seconds."""
+    if since is None:
+        return {}
+    return merged(*(counted(service, at, "cohort", affiliation, shard, available_s=seconds)
+                    for service in services for at, seconds in available_by_hour(since, until)))
+
+
+def decision_counts(service: str, now: datetime, affiliation: str, passed_nearer: int, shard: int) -> dict:
+    """One offer decision: counted, with its passed-over nearer candidates, and the offered driver's cohort's offer."""
+    return merged(counted(service, now, "all", "all", shard, decisions=1, passed_over_nearer=passed_nearer),
+                  counted(service, now, "cohort", affiliation, shard, offers=1))
+
+
+def request_counts(service: str, created_at: datetime, band: str, shard: int, requested: bool,
+                   first_offer: bool) -> dict:
+    """A ride requested (counted when stored) and first offered (counted in its request's hour, so the offer
+    rate of a window is that of the requests made in it)."""
+    return counted(service, created_at, "band", band, shard, requests=int(requested), offered=int(first_offer))
+
+
+def window_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The whole UTC hours the counters of [start, end) cover: start's hour up to the hour after end's last moment."""
+    first = start.replace(minute=0, second=0, microsecond=0)
+    last = (end - timedelta(microseconds=1)).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return first, max(last, first + timedelta(hours=1))
+
+
+def day_ranges(first: datetime, last: datetime) -> list[tuple[datetime, str, str]]:
+    """Per UTC day of the hours [first, last): (a moment of the day, first slot prefix, last slot prefix)."""
+    ranges, day = [], first
+    while day < last:
+        next_day = day.replace(hour=0) + timedelta(days=1)
+        upto = min(next_day, last) - timedelta(hours=1)
+        ranges.append((day, day.strftime("%H"), upto.strftime("%H")))
+        day = next_day
+    return ranges
+
+
+def _share(part: int | float, whole: int | float) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def fairness_report(service: str, first: datetime, last: datetime, items: list[tuple[str, dict]]) -> dict:
+    """API.md's fairness report from the counter items of the window (`(slot, counters)` each), summed."""
+    totals: dict[tuple[str, str], dict[str, int]] = {}
+    for slot, counters in items:  # a name may hold "#": it is the rest of the slot
+        _, kind, name = slot.split("#", 2)
+        kind = "cohort" if kind == "active" else kind  # a cohort's distinct drivers, kept on items of their own
+        item = totals.setdefault((kind, name), dict.fromkeys(COUNTERS, 0))
+        for name in COUNTERS:
+            item[name] += int(counters.get(name) or 0)
+    everything = totals.get(("all", "all"), dict.fromkeys(COUNTERS, 0))
+    cohorts = {name: c for (kind, name), c in totals.items() if kind == "cohort"}
+    minutes = {name: c["available_s"] // 60 for name, c in cohorts.items()}
+    all_minutes, all_offers = sum(minutes.values()), sum(c["offers"] for c in cohorts.values())
+    bands = {name: totals.get(("band", name), dict.fromkeys(COUNTERS, 0)) for name in BAND_NAMES}
+    return {
+        "from": first, "to": last, "service": service, "decisions": everything["decisions"],
+        "passed_over_nearer": everything["passed_over_nearer"],
+        "cohorts": [{"affiliation": name, "drivers": c["drivers"], "available_minutes": minutes[name],
+                     "available_share": _share(minutes[name], all_minutes), "offers": c["offers"],
+                     "offer_share": _share(c["offers"], all_offers), "accepted": c["accepted"],
+                     "completed": c["completed"]} for name, c in sorted(cohorts.items())],
+        "by_trip_length": [{"band": name, "requests": b["requests"], "offered": b["offered"],
+                            "offer_rate": _share(b["offered"], b["requests"])} for name, b in bands.items()],
+    }

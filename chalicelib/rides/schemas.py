@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from chalicelib.core.schemas import Input, Output, Point
+from chalicelib.core.schemas import Input, Moment, Output, Point
 
 COMPLAINT_CATEGORIES = ("rude", "unsafe_driving", "route", "fare", "vehicle", "late", "other")
 
@@ -62,3 +62,11 @@ class Offer(Output):
 class Offers(Output):
     items: list[Offer]
     next: str | None = None
+
+
+class FairnessQuery(Input):
+    model_config = Input.model_config | {"extra": "ignore"}
+
+    from_: Moment = Field(alias="from")
+    to: Moment
+    service: Literal["taxi", "designated"]

@@ -22,7 +22,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.observability import count
 from chalicelib.drivers import service as drivers
 from chalicelib.notices import service as notices
-from chalicelib.rides import decisions, dispatch, records, rules
+from chalicelib.rides import decisions, dispatch, fairness, records, rules
 from chalicelib.rides.dispatch import expire_rides
 from chalicelib.rides.models import Complaint, Ride
 from chalicelib.rides.records import current, lost_race, traffic, unserved_riders
@@ -76,6 +76,21 @@ def dispatch_record(ride_id: str) -> dict:
 def dispatch_log(driver_id: str, start: datetime, end: datetime, limit: int, cursor: str | None) -> dict:
     """A page of the dispatch decisions the driver was a candidate in, with the reasons in words."""
     return decisions.log_of(driver_id, start, end, limit, cursor)
+
+
+def fairness_report(service: str, start: datetime, end: datetime) -> dict:
+    """The fairness report of a service over the UTC hours [start, end) touches, from the hourly counters."""
+    return fairness.report(service, start, end)
+
+
+def availability_in(tx, driver_id: str, services, affiliation: str, since: datetime | None, now: datetime) -> None:
+    """For drivers: a driver stops being available (going offline); their available time is counted in `tx`."""
+    fairness.availability_in(tx, driver_id, services, affiliation, since, now)
+
+
+def active_in(tx, driver_id: str, services, affiliation: str, now: datetime) -> None:
+    """For drivers: the driver's first availability of the UTC day, counted in `tx` (guarded by the caller)."""
+    fairness.active_in(tx, driver_id, services, affiliation, now)
 
 
 def accept(driver_id: str, ride_id: str, now: datetime) -> dict:
@@ -190,6 +205,7 @@ def _accept(driver_id: str, ride_id: str, now: datetime) -> None:
             Ride.status.set(rules.next_status(ride.status, "accept")), Ride.accepted_at.set(now),
             Ride.offer_expires_at.remove(), Ride.open_key.remove(), Ride.updated_at.set(now)])
         drivers.accept_in(tx, driver_id, ride_id, now)
+        fairness.outcome_in(tx, ride, "accepted", now)
 
 
 def _decline(driver_id: str, ride_id: str, now: datetime) -> Ride:
@@ -210,6 +226,7 @@ def _complete(driver_id: str, ride_id: str, trip: Completion, now: datetime) -> 
             Ride.duration_s.set(trip.duration_s), Ride.ended_at.set(now), Ride.updated_at.set(now)])
         drivers.release_in(tx, driver_id, ride_id, now)
         drivers.earn_in(tx, driver_id, now, fare.driver_payout_krw)
+        fairness.outcome_in(tx, ride, "completed", now)
     count("RidesCompleted")
     return {"ride_id": ride_id, "status": status, "fare": fare.as_dict()}
 
