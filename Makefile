@@ -16,7 +16,7 @@ URL ?=
 RESET ?=
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
-.PHONY: run token test lint pytest package bench demo clean
+.PHONY: run token test lint pytest browser package bench demo clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@echo "installing into $(VENV) (first run only)..." >&2
@@ -41,13 +41,21 @@ lint: $(BIN)/.installed
 
 # Two workers (this machine has two cores), each test file on one worker so a module's stack is started once;
 # the ten slowest tests are printed at the end.
-pytest: $(BIN)/.installed
+pytest: $(BIN)/.installed browser
 	$(BIN)/pytest -n 2 --dist loadfile --durations=10
 
-## package: `chalice package` with infra/ merged in, checked by cfn-lint
+# browser: Debian's headless Chromium, its driver and a Korean font for tests/e2e/test_pages_browser.py (as root)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list :lang=ko | grep -q . || \
+	  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	   chromium chromium-driver fonts-nanum)
+
+## package: `chalice package` with infra/ merged in, checked by cfn-lint; the zip loses what no Lambda imports
+## (the SDK the runtime provides, h3's build files: infra/slim_package.py)
 package: $(BIN)/.installed
 	rm -rf out/package
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/resources.json out/package
+	$(BIN)/python infra/slim_package.py out/package/deployment.zip
 	$(BIN)/cfn-lint out/package/sam.json
 	@echo "template ok: out/package/sam.json"
 

@@ -17,6 +17,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.observability import logger
 
 ROLES = frozenset({"rider", "driver", "business", "admin", "service", "auditor"})
+APPROVER_GROUP = "approvers"  # Cognito cannot add an `approver` claim without a trigger; a group can
 
 authorizer_blueprint = Blueprint(__name__)
 
@@ -55,7 +56,7 @@ class Caller:
 
 
 def role_of(claims: dict[str, Any]) -> str:
-    """Claim `role`, else the first Cognito group; '' when neither names a known role.
+    """Claim `role`, else the first Cognito group (`approvers` aside); '' when neither names a known role.
 
     A role or group list of another shape (a list, an object, a number) is `Unauthenticated`: a token
     nobody issued that way is refused, never guessed at.
@@ -65,8 +66,15 @@ def role_of(claims: dict[str, Any]) -> str:
         raise Unauthenticated("token claim 'role' must be a string")
     if groups is not None and not (isinstance(groups, list) and all(isinstance(g, str) for g in groups)):
         raise Unauthenticated("token claim 'cognito:groups' must be a list of strings")
-    chosen = role or (groups[0] if groups else "")
+    role_groups = [group for group in groups or [] if group != APPROVER_GROUP]
+    chosen = role or (role_groups[0] if role_groups else "")
     return chosen if chosen in ROLES else ""
+
+
+def approves(claims: dict[str, Any], role: str) -> bool:
+    """An admin may approve payout rounds: claim `approver: true`, or membership of the Cognito `approvers` group."""
+    groups = claims.get("cognito:groups") or []
+    return role == "admin" and (claims.get("approver") is True or APPROVER_GROUP in groups)
 
 
 def bearer_token(header_value: str | None) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from chalicelib.core.auth import Caller, role_of
+from chalicelib.core.auth import Caller, approves, role_of
 from chalicelib.core.config import Settings, get_settings
 from chalicelib.core.errors import Unauthenticated
 
@@ -49,10 +49,11 @@ def verify_token(token: str, settings: Settings | None = None) -> Caller:
         raise Unauthenticated("token audience does not match")
     if not isinstance(claims["exp"], int | float) or not math.isfinite(claims["exp"]):
         raise Unauthenticated("token expiry must be a number of seconds")
+    role = role_of(claims)
     return Caller(
         sub=sub,
-        role=role_of(claims),
-        approver=claims.get("approver") is True,
+        role=role,
+        approver=approves(claims, role),
         expires_at=int(claims["exp"]),
     )
 

@@ -70,7 +70,7 @@ def test_a_token_without_sub_is_refused(dev_keys, settings):
 
 @pytest.mark.parametrize(("claims", "role"), [
     ({"role": "rider"}, "rider"), ({"role": "root"}, ""), ({"cognito:groups": ["business", "admin"]}, "business"),
-    ({}, ""),
+    ({}, ""), ({"cognito:groups": ["approvers", "admin"]}, "admin"), ({"cognito:groups": ["approvers"]}, ""),
 ])
 def test_role_comes_from_role_else_the_first_cognito_group(claims, role):
     assert role_of(claims) == role
@@ -136,3 +136,11 @@ def test_several_comma_separated_audiences_each_accept_their_tokens(dev_keys, se
                      signed(dev_keys, aud=None, client_id="another-app")):
         with pytest.raises(Unauthenticated, match="audience"):
             verify_token(stranger, several)
+
+
+@pytest.mark.parametrize(("groups", "approver"), [
+    (["admin", "approvers"], True), (["admin"], False), (["rider", "approvers"], False),
+])
+def test_the_approvers_group_marks_an_admin_as_approver(dev_keys, settings, groups, approver):
+    token = dev_keys.token("", "ops-9", **{"cognito:groups": groups})
+    assert verify_token(token, settings).approver is approver
