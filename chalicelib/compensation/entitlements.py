@@ -104,8 +104,8 @@ def _lost_income(program: Program, cursor: dict | None) -> Chunk:
         before = rules.income_in(before_start, before_end, drivers.hourly_earnings(driver_id, before_start,
                                                                                    before_end))
         amount = rules.income_shortfall_payout(during, before, multiplier)
-        owed.append((driver_id, amount, {"during_krw": round(float(during), 2), "week_before_krw":
-                                         round(float(before), 2), "multiplier": str(multiplier)}))
+        owed.append((driver_id, amount, {"during_krw": round(during), "week_before_krw": round(before),
+                                         "multiplier": str(multiplier)}))
     return owed, next_cursor
 
 

@@ -20,25 +20,28 @@ compensation = ApiBlueprint(__name__)
 ADMIN, BUSINESS, RIDER = ["admin"], ["business"], ["rider"]
 
 
-@compensation.route("/programs", methods=["POST"], roles=ADMIN, body="ProgramIn", status=201)
+@compensation.route("/programs", methods=["POST"], roles=ADMIN, body="ProgramIn", status=201,
+                    response="ProgramOut", errors=[404])
 def create_program(caller: Caller, body: ProgramIn):
     """Set up a compensation program for an incident: `kind` decides which `params` it takes."""
     return service.create_program(caller, body, clock.now())
 
 
-@compensation.route("/programs/{program_id}", methods=["GET"], roles=ADMIN)
+@compensation.route("/programs/{program_id}", methods=["GET"], roles=ADMIN, response="ProgramOut")
 def get_program(program_id: str):
     """A program with its counts."""
     return service.program_detail(program_id)
 
 
-@compensation.route("/programs/{program_id}/extend", methods=["POST"], roles=ADMIN, body="ExtendIn")
+@compensation.route("/programs/{program_id}/extend", methods=["POST"], roles=ADMIN, body="ExtendIn",
+                    response="ProgramOut", errors=[409])
 def extend(program_id: str, caller: Caller, body: ExtendIn):
     """Extend the claim intake (at most three times)."""
     return service.extend_intake(caller, program_id, body, clock.now())
 
 
-@compensation.route("/programs/{program_id}/claims", methods=["POST"], roles=BUSINESS, body="ClaimIn", status=201)
+@compensation.route("/programs/{program_id}/claims", methods=["POST"], roles=BUSINESS, body="ClaimIn", status=201,
+                    response="ClaimOut", errors=[409])
 def file_claim(program_id: str, caller: Caller, body: ClaimIn, idempotency_key: str | None):
     """File a damage claim (or apply for message cash) for your own business.
 
@@ -47,43 +50,49 @@ def file_claim(program_id: str, caller: Caller, body: ClaimIn, idempotency_key: 
     return service.file_claim(caller, program_id, body, idempotency_key, clock.now())
 
 
-@compensation.route("/programs/{program_id}/claims", methods=["GET"], roles=ADMIN, query="ClaimListQuery")
+@compensation.route("/programs/{program_id}/claims", methods=["GET"], roles=ADMIN, query="ClaimListQuery",
+                    response="ClaimPage")
 def list_claims(program_id: str, query: ClaimListQuery):
     """The program's claims in one `?status=` (default `submitted`), in filing order."""
     return service.list_claims(program_id, query)
 
 
-@compensation.route("/claims/{claim_id}", methods=["GET"], roles=["business", "driver", "rider", "admin"])
+@compensation.route("/claims/{claim_id}", methods=["GET"], roles=["business", "driver", "rider", "admin"],
+                    response="ClaimOut")
 def get_claim(claim_id: str, caller: Caller):
     """One claim or entitlement: its payee's own, or any for admins."""
     return service.claim_for(caller, claim_id)
 
 
-@compensation.route("/claims/{claim_id}/documents", methods=["POST"], roles=BUSINESS, body="DocumentsIn")
+@compensation.route("/claims/{claim_id}/documents", methods=["POST"], roles=BUSINESS, body="DocumentsIn",
+                    response="ClaimOut", errors=[409])
 def add_documents(claim_id: str, caller: Caller, body: DocumentsIn):
     """Send the documents a reviewer asked for; the claim returns to review."""
     return service.supplement(caller, claim_id, body, clock.now())
 
 
-@compensation.route("/claims/{claim_id}/review", methods=["POST"], roles=ADMIN, body="ReviewIn")
+@compensation.route("/claims/{claim_id}/review", methods=["POST"], roles=ADMIN, body="ReviewIn",
+                    response="ClaimOut", errors=[409])
 def review(claim_id: str, caller: Caller, body: ReviewIn):
     """Approve, reject (with a reason) or ask for documents."""
     return service.review(caller, claim_id, body, clock.now())
 
 
-@compensation.route("/me/claims", methods=["GET"], roles=["business", "driver", "rider"], query="PageQuery")
+@compensation.route("/me/claims", methods=["GET"], roles=["business", "driver", "rider"], query="PageQuery",
+                    response="ClaimPage")
 def my_claims(caller: Caller, query: PageQuery):
     """Your claims and entitlements across programs, newest first."""
     return service.my_claims(caller, query)
 
 
-@compensation.route("/programs/{program_id}/vouchers/claim", methods=["POST"], roles=RIDER)
+@compensation.route("/programs/{program_id}/vouchers/claim", methods=["POST"], roles=RIDER, response="VoucherPack",
+                    errors=[409])
 def take_vouchers(program_id: str, caller: Caller):
     """Take the program's voucher pack; taking it again returns the same vouchers."""
     return service.take_vouchers(caller.sub, program_id, clock.now())
 
 
-@compensation.route("/me/vouchers", methods=["GET"], roles=RIDER, query="PageQuery")
+@compensation.route("/me/vouchers", methods=["GET"], roles=RIDER, query="PageQuery", response="VoucherPage")
 def my_vouchers(caller: Caller, query: PageQuery):
     """The vouchers you took."""
     return service.my_vouchers(caller.sub, query)

@@ -68,9 +68,10 @@ class RouteSpec:
     schemas: str = ""
     status: int = 200
     summary: str = ""
-    errors: tuple[int, ...] = field(default=())
+    errors: tuple[int, ...] = field(default=())  # error statuses RouteSpec cannot tell (409: the state may not fit)
     idempotent: bool = False
     hourly_cap: str | None = None
+    media_type: str | None = None  # an answer that is not JSON (text/html, application/atom+xml)
 
     @property
     def public(self) -> bool:
@@ -101,11 +102,13 @@ class ApiBlueprint(Blueprint):
 
     def route(self, path: str, *, roles: Iterable[str] | None, body: ModelRef | None = None,
               query: ModelRef | None = None, response: ModelRef | None = None,
-              status: int = 200, hourly_cap: str | None = None, **kwargs: Any) -> Callable:
+              status: int = 200, hourly_cap: str | None = None, errors: Iterable[int] = (),
+              media_type: str | None = None, **kwargs: Any) -> Callable:
         """Register a route. `roles=None` makes it public (no token); otherwise a token is required.
 
         `body`, `query` and `response` name models of the domain's `schemas` module (or are the classes).
         `hourly_cap` names the per-caller hourly cap of `core.quotas` the route counts against (429 past it).
+        `errors` adds error statuses the spec cannot tell (409); `media_type` names an answer that is not JSON.
         """
         spec_roles = None if roles is None else frozenset(roles)
         if spec_roles is not None:
@@ -115,7 +118,7 @@ class ApiBlueprint(Blueprint):
 
         def decorate(view: Callable) -> Callable:
             spec = RouteSpec(roles=spec_roles, body=body, query=query, response=response, status=status,
-                             hourly_cap=hourly_cap,
+                             hourly_cap=hourly_cap, errors=tuple(sorted(errors)), media_type=media_type,
                              schemas=self._import_name.rpartition(".")[0] + ".schemas",
                              summary=inspect.getdoc(view) or "",
                              idempotent="idempotency_key" in inspect.signature(view).parameters)

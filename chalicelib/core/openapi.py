@@ -1,4 +1,19 @@
-"""The OpenAPI 3 document, built from the registered routes and their pydantic schemas."""
+"""The OpenAPI 3 document, built from the registered routes and their pydantic schemas.
+
+The style every route follows, so that its operation documents what it answers:
+
+- `response="Model"` on the decorator names the 2xx body's model in the domain's `schemas.py`: an `Output`
+  (core/schemas.py, unknown fields refused) that says what the code returns today, with the fields it always
+  sends required (`x: str | None` without a default when it may be null), fields it sometimes leaves out
+  defaulted (`x: int | None = None`), states as `Literal`s of the domain's enum, times as `UtcTime`, lists as
+  `{items: list[Item], next: NextCursor}`. Two shapes of one answer are a `RootModel` of their union.
+- `media_type="text/html"` (or `application/atom+xml`) for an answer that is not JSON; with `response=` as
+  well when the route answers both (`?format=html`).
+- Error statuses come from the spec: 400 with a body or query, 413 with a body, 401 and 403 with roles, 404
+  with an id in the path, 409 with an `Idempotency-Key`, 429 with an `hourly_cap`. Add what the spec cannot
+  tell with `errors=(...)`: 409 where the state may not fit, 404 for an id that is not in the path.
+- tests/integration/test_openapi_bodies.py checks every 2xx body of its flows against the document.
+"""
 
 from typing import Any
 
@@ -26,6 +41,15 @@ ERROR_SCHEMA = {
     },
 }
 REF = "#/components/schemas/{model}"
+ERRORS = {
+    400: "Malformed or invalid input; `fields` names each field at fault.",
+    401: "The token is missing, invalid or expired.",
+    403: "The token's role or identity may not do this.",
+    404: "No such id, or one the caller may not see.",
+    409: "The action does not fit the current state, or repeats something unique.",
+    413: f"The body is over {MAX_BODY_BYTES} bytes.",
+    429: "Over the caller's hourly cap; come back after Retry-After.",
+}
 
 
 def openapi_document(app: Chalice, server_url: str = "/") -> dict[str, Any]:
@@ -68,24 +92,52 @@ def _operation(name: str, path_args: list[str], spec: RouteSpec, refs: dict) -> 
     if spec.body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": refs[(spec.body_model, "validation")]}}}
-    answer: dict[str, Any] = {"description": "OK"}
-    if spec.response is not None:
-        answer["content"] = {"application/json": {"schema": refs[(spec.response_model, "validation")]}}
-    error_body = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
-    operation["responses"] = {str(spec.status): answer, "4XX": {"description": "API.md's error body",
-                                                                "content": error_body}}
-    if spec.body is not None:
-        operation["responses"]["413"] = {"description": f"The body is over {MAX_BODY_BYTES} bytes.",
-                                         "content": error_body}
-    if spec.hourly_cap:
-        operation["responses"]["429"] = {
-            "description": f"Over the caller's cap of {CAPS[spec.hourly_cap]} an hour; come back after Retry-After.",
-            "headers": {"Retry-After": {"description": "Seconds until the cap resets", "schema": {"type": "integer"}}},
-            "content": error_body}
+    operation["responses"] = {str(spec.status): _answer(spec, refs), **_errors(spec, path_args)}
     if not spec.public:
         operation["security"] = [{"bearer": []}]
         operation["x-roles"] = sorted(spec.roles)
     return operation
+
+
+def error_statuses(spec: RouteSpec, path_args: list[str]) -> list[int]:
+    """The error statuses an operation may answer: what its spec tells, and the ones it names (`errors`)."""
+    statuses = set(spec.errors)
+    if spec.body is not None or spec.query is not None:
+        statuses.add(400)
+    if spec.body is not None:
+        statuses.add(413)
+    if not spec.public:
+        statuses |= {401, 403}
+    if path_args:
+        statuses.add(404)
+    if spec.idempotent:
+        statuses.add(409)
+    if spec.hourly_cap:
+        statuses.add(429)
+    return sorted(statuses)
+
+
+def _answer(spec: RouteSpec, refs: dict) -> dict[str, Any]:
+    content: dict[str, Any] = {}
+    if spec.response is not None:
+        content["application/json"] = {"schema": refs[(spec.response_model, "validation")]}
+    if spec.media_type:
+        content[spec.media_type] = {"schema": {"type": "string"}}
+    return {"description": "OK", **({"content": content} if content else {})}
+
+
+def _errors(spec: RouteSpec, path_args: list[str]) -> dict[str, Any]:
+    error_body = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+    answers: dict[str, Any] = {str(status): {"description": ERRORS.get(status, "API.md's error body"),
+                                             "content": error_body} for status in error_statuses(spec, path_args)}
+    if spec.hourly_cap:
+        answers["429"]["description"] = (f"Over the caller's cap of {CAPS[spec.hourly_cap]} an hour; "
+                                         "come back after Retry-After.")
+        answers["429"]["headers"] = {"Retry-After": {"description": "Seconds until the cap resets",
+                                                     "schema": {"type": "integer"}}}
+    answers["4XX"] = {"description": "Refused before the route ran (405 method, 415 content type, 431 headers).",
+                      "content": error_body}
+    return answers
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -42,9 +42,24 @@ class Input(BaseModel):
 
 
 class Output(BaseModel):
-    """Base of every response body."""
+    """Base of every response body: the document refuses fields the model does not name."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+# Every time an answer holds, as clock.iso writes it: UTC, `Z`, milliseconds only when present.
+UtcTime = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$",
+                               json_schema_extra={"format": "date-time"})]
+Krw = Annotated[int, Field(ge=0)]
+# `next` of every list: the cursor of the next page, or null on the last one.
+NextCursor = str | None
+
+
+class Position(Output):
+    """A position as answers show it."""
+
+    lat: float
+    lng: float
 
 
 class Point(Input):
@@ -64,14 +79,37 @@ class PageQuery(BaseModel):
 
 
 class Health(Output):
-    status: str
+    status: Literal["ok"]
     stage: str
-    time: str
+    time: UtcTime
+    websocket_url: str | None = Field(default=None, description="Where this stage's real-time API listens")
 
 
 class JobSummary(Output):
-    job: str
-    summary: dict
+    job: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    summary: dict[str, int | bool | str | list[str]] = Field(
+        description="What the job did, by counter (`moved`, `published`, `computed`, ...): depends on the job")
+
+
+class ClockOut(Output):
+    now: UtcTime
+    frozen: bool
+
+
+class ApiInfo(Output):
+    title: str
+    version: str
+    description: str
+
+
+class OpenApiDocument(Output):
+    """This API's OpenAPI 3.1 document."""
+
+    openapi: Literal["3.1.0"]
+    info: ApiInfo
+    servers: list[dict[str, str]] = Field(min_length=1)
+    paths: dict[str, dict[Literal["get", "put", "post", "delete", "patch"], dict[str, Any]]]
+    components: dict[Literal["schemas", "securitySchemes"], dict[str, dict[str, Any]]]
 
 
 class ClockIn(Input):

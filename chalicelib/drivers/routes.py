@@ -20,25 +20,28 @@ drivers = ApiBlueprint(__name__)
 DRIVER = ["driver"]
 
 
-@drivers.route("/drivers/me", methods=["PUT"], roles=DRIVER, body="DriverProfileIn", response="DriverOut")
+@drivers.route("/drivers/me", methods=["PUT"], roles=DRIVER, body="DriverProfileIn", response="DriverOut",
+                errors=[409])
 def save_profile(caller: Caller, body: DriverProfileIn):
     """Create or update the caller's driver profile."""
     return service.save_profile(caller.sub, body, clock.now())
 
 
-@drivers.route("/drivers/me", methods=["GET"], roles=DRIVER, response="DriverOut")
+@drivers.route("/drivers/me", methods=["GET"], roles=DRIVER, response="DriverOut", errors=[404])
 def my_profile(caller: Caller):
     """The caller's profile, status and rolling rating."""
     return service.profile(caller.sub)
 
 
-@drivers.route("/drivers/me/status", methods=["POST"], roles=DRIVER, body="DriverStatusIn", response="DriverOut")
+@drivers.route("/drivers/me/status", methods=["POST"], roles=DRIVER, body="DriverStatusIn", response="DriverOut",
+                errors=[404, 409])
 def set_status(caller: Caller, body: DriverStatusIn):
     """Go online at a position (listed for dispatch) or offline."""
     return service.set_status(caller.sub, body, clock.now())
 
 
-@drivers.route("/drivers/me/location", methods=["PUT"], roles=DRIVER, body="Point", response="DriverOut")
+@drivers.route("/drivers/me/location", methods=["PUT"], roles=DRIVER, body="Point", response="DriverOut",
+                errors=[404, 409])
 def update_location(caller: Caller, body: Point):
     """Report the caller's current position."""
     return service.update_location(caller.sub, body.lat, body.lng, clock.now())

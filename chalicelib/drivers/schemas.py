@@ -4,7 +4,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from chalicelib.core.schemas import Input, Moment, Output, PageQuery, Point
+from chalicelib.core.schemas import Input, Krw, Moment, NextCursor, Output, PageQuery, Point, Position, UtcTime
+from chalicelib.drivers.rules import DriverStatus
 
 Service = Literal["taxi", "designated"]
 
@@ -38,14 +39,14 @@ class DriverStatusIn(Point):
 class DriverOut(Output):
     driver_id: str
     name: str
-    services: list[str]
+    services: list[Service] = Field(min_length=1)
     region: str | None
     affiliation: str
-    status: str
-    position: dict | None
-    rating: float | None
-    rating_count: int
-    complaint_count: int
+    status: Literal[tuple(status.value for status in DriverStatus)]
+    position: Position | None
+    rating: float | None = Field(ge=1, le=5)
+    rating_count: int = Field(ge=0)
+    complaint_count: int = Field(ge=0)
 
 
 class EarningsQuery(Input):
@@ -55,10 +56,16 @@ class EarningsQuery(Input):
     to: Moment
 
 
+class EarningsHour(Output):
+    hour: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}$", description="The UTC hour, `YYYY-MM-DDTHH`")
+    total_krw: Krw
+    rides: int = Field(ge=0)
+
+
 class EarningsOut(Output):
-    total_krw: int
-    rides: int
-    hours: list[dict]
+    total_krw: Krw
+    rides: int = Field(ge=0)
+    hours: list[EarningsHour]
 
 
 class DispatchLogQuery(PageQuery):
@@ -68,12 +75,12 @@ class DispatchLogQuery(PageQuery):
 
 class DispatchLogEntry(Output):
     ride_id: str
-    at: str
+    at: UtcTime
     outcome: Literal["offered", "passed_over", "excluded"]
-    ring_distance: int
-    reason: str
+    ring_distance: int = Field(ge=0)
+    reason: str = Field(min_length=1, description="Why, in words; never names another driver")
 
 
 class DispatchLog(Output):
     items: list[DispatchLogEntry]
-    next: str | None
+    next: NextCursor
