@@ -33,7 +33,8 @@ def free_port() -> int:
 @contextmanager
 def local_stack(log_path: Path, timeout_s: float = 90, data_dir: Path | None = None,
                 options: tuple[str, ...] = ()) -> Iterator[dict]:
-    """A running local stack: yields `{"base", "moto", "process", "log", "data_dir"}`; stopped with Ctrl-C on exit.
+    """A running local stack: yields `{"base", "ws", "moto", "process", "log", "data_dir"}`; stopped with Ctrl-C
+    on exit (`ws` is its WebSocket API).
 
     It starts empty, on a temporary data folder deleted afterwards, unless `data_dir` names one to keep
     (a stack started again on it finds the data the last one left). `options` go to `devstack run`.
@@ -45,17 +46,17 @@ def local_stack(log_path: Path, timeout_s: float = 90, data_dir: Path | None = N
 
 @contextmanager
 def _stack_process(log_path: Path, timeout_s: float, data_dir: Path, options: tuple[str, ...]) -> Iterator[dict]:
-    port, moto_port = free_port(), free_port()
+    port, moto_port, ws_port = free_port(), free_port(), free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     command = [sys.executable, "-m", "devstack", "run", "--port", str(port), "--moto-port", str(moto_port),
-               "--data-dir", str(data_dir), *options]
+               "--ws-port", str(ws_port), "--data-dir", str(data_dir), *options]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_for_health(base, process, log_path, timeout_s)
-            yield {"base": base, "moto": f"http://127.0.0.1:{moto_port}", "process": process, "log": log_path,
-                   "data_dir": data_dir}
+            yield {"base": base, "ws": f"ws://127.0.0.1:{ws_port}", "moto": f"http://127.0.0.1:{moto_port}",
+                   "process": process, "log": log_path, "data_dir": data_dir}
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)

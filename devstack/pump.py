@@ -40,11 +40,13 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 class Pump(threading.Thread):
     """Polls every bound queue and invokes its handler, until `stop()`."""
 
-    def __init__(self, app: Chalice, physical_ids: dict[str, str], log=print, hold_s: float = 0):
+    def __init__(self, app: Chalice, physical_ids: dict[str, str], log=print, hold_s: float = 0,
+                 hold_task: str | None = None):
         super().__init__(name="queue-pump", daemon=True)
         self.app = app
         self.log = log
         self.hold_s = hold_s  # tests: a batch stays in flight this long after its handler ran
+        self.hold_task = hold_task  # ... only a batch carrying this task, when given
         self.bindings = queue_bindings(app, physical_ids)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self._stopped = threading.Event()
@@ -66,7 +68,7 @@ class Pump(threading.Thread):
         attributes = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
         queue_arn = attributes["QueueArn"]
         failed = self._invoke(source.name, sqs_event(messages, queue_arn), {m["MessageId"] for m in messages})
-        if self.hold_s:
+        if self.hold_s and self._holds(messages):
             self._stopped.wait(self.hold_s)
         for message in messages:
             if message["MessageId"] in failed:
@@ -75,6 +77,11 @@ class Pump(threading.Thread):
             else:
                 self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
+
+    def _holds(self, messages: list[dict]) -> bool:
+        if self.hold_task is None:
+            return True
+        return any(f'"task": "{self.hold_task}"' in message["Body"] for message in messages)
 
     def _invoke(self, name: str, event: dict, all_ids: set[str]) -> set[str]:
         try:

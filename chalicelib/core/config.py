@@ -52,10 +52,12 @@ class Settings:
     wallets_table: str = "WalletsTable"
     transfers_table: str = "TransfersTable"
     quotas_table: str = "QuotasTable"
+    connections_table: str = "ConnectionsTable"
     transfer_provider: str = "local"
     work_queue_url: str = ""
     work_dlq_url: str = ""
     notifications_topic_arn: str = ""
+    websocket_url: str = ""  # where clients connect for real-time messages (GET /health)
 
     offer_timeout_s: int = 15
     search_window_s: int = 180

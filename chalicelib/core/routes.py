@@ -25,11 +25,14 @@ WORK_QUEUE = "arn:aws:sqs:ap-northeast-2:000000000000:WorkQueue"
 
 @core.route("/health", methods=["GET"], roles=None, response="Health")
 def health():
-    """Liveness of the API itself (no AWS calls): for load balancers and the outage probes."""
-    return {"status": "ok", "stage": get_settings().stage, "time": clock.iso(clock.now())}
+    """Liveness of the API itself (no AWS calls): for load balancers and the outage probes; `websocket_url` is
+    where this stage's real-time API listens."""
+    settings = get_settings()
+    return {"status": "ok", "stage": settings.stage, "time": clock.iso(clock.now()),
+            "websocket_url": settings.websocket_url or None}
 
 
-@core.route("/openapi.json", methods=["GET"], roles=None)
+@core.route("/openapi.json", methods=["GET"], roles=None, response="OpenApiDocument")
 def openapi():
     """This API's OpenAPI 3.1 document."""
     request = core.current_request
@@ -44,7 +47,7 @@ def run_job(job: str, caller: Caller):
     return jobs.run_job(job, clock.now())
 
 
-@core.route("/dev/clock", methods=["PUT"], roles=ADMIN, body="ClockIn")
+@core.route("/dev/clock", methods=["PUT"], roles=ADMIN, body="ClockIn", response="ClockOut", errors=[404])
 def set_clock(body: ClockIn):
     """Local stack only (404 in AWS stages): stop the clock at `now` to replay a day (`make demo`); `null` resumes."""
     if not get_settings().is_local:

@@ -7,6 +7,7 @@ from chalicelib.core.clock import iso, sort_key
 from chalicelib.core.dynamo import failed_on_condition
 from chalicelib.core.errors import invalid_field
 from chalicelib.core.ids import new_id
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.notify import notify
 from chalicelib.core.observability import count, logger
 from chalicelib.notices import rules
@@ -15,6 +16,7 @@ from chalicelib.notices.rules import NoticeStatus
 from chalicelib.notices.schemas import NoticeIn
 
 CADENCE_WEEKS = 8
+realtime = lazy_module("chalicelib.realtime.service")  # the WebSocket push: loaded on the first notice
 
 
 def post_notice(admin: Caller, notice: NoticeIn, now: datetime) -> dict:
@@ -97,11 +99,14 @@ def mark_published(record: Notice, now: datetime) -> None:
 
 
 def announce(record: Notice) -> None:
-    """Push the published notice to the drivers it is for."""
+    """Push the published notice to the drivers it is for: through the notifications topic, and to connected
+    drivers over the real-time channel (queued in chunks: never inside the publishing request)."""
     services = sorted(record.audience_services) if record.audience_services else None
     notify("notice", {"notice_id": record.notice_id, "title": record.title},
            service=",".join(services) if services else "all", region=record.audience_region or "all",
            driver_id=record.audience_driver)
+    realtime.notice_published(record.notice_id, record.title, services, record.audience_region,
+                              record.audience_driver)
 
 
 def _official_published_since(since: datetime) -> list[Notice]:

@@ -15,7 +15,7 @@ from chalicelib.core.dynamo import transaction
 from chalicelib.core.errors import Conflict
 from chalicelib.core.observability import count, logger
 from chalicelib.drivers import service as drivers
-from chalicelib.rides import decisions, fairness, records, rules
+from chalicelib.rides import announce, decisions, fairness, records, rules
 from chalicelib.rides.models import Ride
 from chalicelib.rides.rules import RideStatus
 
@@ -38,6 +38,7 @@ def find_driver(ride: Ride, now: datetime, new: bool = False) -> Ride:
         if _offer(ride, candidate, now, new, lambda tx, offered=candidate.driver_id: decisions.record_in(
                 tx, ride, weighed, offered, set(lost), now, new)):
             count("RidesOffered")
+            announce.offer_made(ride, now)
             return ride
         lost.add(candidate.driver_id)
     if new:  # one transaction, so the request is counted in the same round trip that stores it
@@ -73,6 +74,7 @@ def take_back_offer(ride: Ride, action: str, now: datetime) -> None:
         drivers.release_in(tx, driver_id, ride.ride_id, now)
     ride.status, ride.driver_id, ride.offer_expires_at, ride.updated_at = RideStatus.SEARCHING, None, None, now
     ride.declined_by = set(ride.declined_by or ()) | {driver_id}
+    announce.status_changed(ride, ride.status, now, told_driver=driver_id)
     logger.info("offer taken back", extra={"ride_id": ride.ride_id, "driver_id": driver_id, "why": action,
                                            "expired_at": iso(expires_at) if expires_at else None})
 
@@ -135,4 +137,5 @@ def _expire(ride: Ride, now: datetime) -> Ride:
             Ride.ended_at.set(now), Ride.updated_at.set(now), *records.filed_as_unserved(ride.ride_id, now)])
     count("RidesExpired")
     records.tally_expiry(ride.ride_id, now)
+    announce.status_changed(ride, ride.status, now)
     return ride

@@ -22,7 +22,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.observability import count
 from chalicelib.drivers import service as drivers
 from chalicelib.notices import service as notices
-from chalicelib.rides import decisions, dispatch, fairness, records, rules
+from chalicelib.rides import announce, decisions, dispatch, fairness, records, rules
 from chalicelib.rides.dispatch import expire_rides
 from chalicelib.rides.models import Complaint, Ride
 from chalicelib.rides.records import current, lost_race, traffic, unserved_riders
@@ -97,7 +97,9 @@ def accept(driver_id: str, ride_id: str, now: datetime) -> dict:
     """The offered driver takes the ride."""
     drivers.decided_again(lambda: _accept(driver_id, ride_id, now))
     count("RidesAccepted")
-    return view(current(ride_id))
+    ride = current(ride_id)
+    announce.status_changed(ride, RideStatus.ACCEPTED, now)
+    return view(ride)
 
 
 def decline(driver_id: str, ride_id: str, now: datetime) -> dict:
@@ -228,6 +230,7 @@ def _complete(driver_id: str, ride_id: str, trip: Completion, now: datetime) -> 
         drivers.earn_in(tx, driver_id, now, fare.driver_payout_krw)
         fairness.outcome_in(tx, ride, "completed", now)
     count("RidesCompleted")
+    announce.status_changed(ride, status, now)
     return {"ride_id": ride_id, "status": status, "fare": fare.as_dict()}
 
 
@@ -243,6 +246,7 @@ def _cancel(caller: Caller, ride_id: str, cancellation: Cancellation, now: datet
         tx.update(ride, condition=Ride.status == ride.status, actions=actions)
         if ride.driver_id and ride.status in rules.WITH_DRIVER:
             drivers.release_in(tx, ride.driver_id, ride_id, now)
+    announce.status_changed(ride, status, now)
 
 
 def _advance(ride: Ride, action: str, now: datetime, *extra) -> dict:
@@ -250,6 +254,7 @@ def _advance(ride: Ride, action: str, now: datetime, *extra) -> dict:
     with lost_race(ride):
         ride.update(condition=(Ride.status == ride.status) & (Ride.driver_id == ride.driver_id),
                     actions=[Ride.status.set(status), Ride.updated_at.set(now), *extra])
+    announce.status_changed(ride, status, now)
     return view(ride)
 
 

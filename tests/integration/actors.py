@@ -160,6 +160,7 @@ class Desk:
         """The fire, declared half an hour ago the first time it is asked for."""
         if self.incident_id is None:
             self.incident_id = declare(self.api, self.clock.now() - timedelta(minutes=30))
+            self.drain()  # the disruption notice fans out to connected drivers (none here) through the queue
         return self.incident_id
 
     def program(self, kind: str = "business_claims", budget_krw: int = BUDGET_KRW) -> str:

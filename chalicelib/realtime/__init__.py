@@ -1,0 +1,1 @@
+"""Real-time messages to riders and drivers over WebSocket (API Gateway WebSocket API; devstack locally)."""
