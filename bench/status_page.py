@@ -1,4 +1,5 @@
-"""The public status page under load: latency of `GET /status` and `GET /status.html` on the real local stack.
+"""The public status page under load: latency of `GET /status`, `GET /status.html` and
+`GET /status/feed.atom` on the real local stack.
 
 Starts `python -m devstack run` (what `make run` starts) on free ports, registers COMPONENTS heartbeat
 components, declares INCIDENTS incidents and resolves some, then has 1 and CLIENTS concurrent clients
@@ -25,7 +26,7 @@ RESOLVED = 4
 CLIENTS = 8
 REQUESTS_PER_CLIENT = 25
 WARM_UP = 5
-ROUTES = ("/status", "/status.html")
+ROUTES = ("/status", "/status.html", "/status/feed.atom")
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,9 @@ def main() -> None:
     rows = run()
     print(f"Public status page latency (real local stack; {COMPONENTS} components, {INCIDENTS} incidents of which "
           f"{RESOLVED} resolved; {REQUESTS_PER_CLIENT} requests per client)")
-    print(f"{'route':<14}{'clients':>8}{'requests':>10}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'req/s':>8}")
+    print(f"{'route':<18}{'clients':>8}{'requests':>10}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'req/s':>8}")
     for row in rows:
-        print(f"{row.route:<14}{row.clients:>8}{len(row.latencies_s):>10}"
+        print(f"{row.route:<18}{row.clients:>8}{len(row.latencies_s):>10}"
               f"{statistics.median(row.latencies_s) * 1000:>9.0f}{row.percentile(0.95) * 1000:>9.0f}"
               f"{max(row.latencies_s) * 1000:>9.0f}{len(row.latencies_s) / row.wall_s:>8.1f}")
     print(f"total {time.perf_counter() - started:.0f} s")

@@ -9,7 +9,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.core.dynamo import TableMeta
@@ -24,6 +24,18 @@ class ProgramsByStatus(GlobalSecondaryIndex):
 
     status = UnicodeAttribute(hash_key=True)
     due_key = UnicodeAttribute(range_key=True)
+
+
+class ProgramsByIncident(GlobalSecondaryIndex):
+    """An incident's programs, oldest first. Keys only: the counters every claim moves are not copied into the
+    index, so claims cost it no writes; readers get each program by id."""
+
+    class Meta:
+        index_name = "by_incident"
+        projection = KeysOnlyProjection()
+
+    incident_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class Program(Model):
@@ -62,6 +74,7 @@ class Program(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     by_status = ProgramsByStatus()
+    by_incident = ProgramsByIncident()
 
 
 class ProgramTally(Model):

@@ -10,8 +10,9 @@ from pydantic import BaseModel
 
 from chalicelib.compensation import rules
 from chalicelib.compensation.models import Program, ProgramTally
+from chalicelib.compensation.params import PARAMS
 from chalicelib.compensation.rules import ProgramKind, ProgramStatus, Tier
-from chalicelib.compensation.schemas import PARAMS, ExtendIn, ProgramIn
+from chalicelib.compensation.schemas import ExtendIn, ProgramIn
 from chalicelib.compensation.views import view_program
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sort_key
@@ -23,6 +24,7 @@ from chalicelib.core.observability import count
 from chalicelib.outages import service as outages
 
 NEVER = "~"
+PROGRAMS_PAGE = 100  # keys read per Query of an incident's programs (a report reads every page)
 
 
 def create_program(admin: Caller, program: ProgramIn, now: datetime) -> dict:
@@ -53,6 +55,12 @@ def program_detail(program_id: str) -> dict:
         answer["counts"]["takers"] = sum(int(t.count) for t in ProgramTally.query(program_id, ProgramTally.tally
                                                                                    .startswith("takers#")))
     return answer
+
+
+def programs_of_incident(incident_id: str) -> list[dict]:
+    """Every program set up for an incident, with its counts, oldest first (the incident report reads them).
+    From the by_incident index, every page of it; each program is then read by id for current counts."""
+    return [program_detail(p.program_id) for p in Program.by_incident.query(incident_id, page_size=PROGRAMS_PAGE)]
 
 
 def extend_intake(admin: Caller, program_id: str, extension: ExtendIn, now: datetime) -> dict:

@@ -28,6 +28,7 @@ from chalicelib.compensation.programs import (
     params_of,
     program_detail,
     program_of,
+    programs_of_incident,
     tiers_of,
 )
 from chalicelib.compensation.views import view_claim, view_program
@@ -37,6 +38,7 @@ __all__ = [
     "approved_entitlement", "claim_for", "claim_of", "claims_by_ids", "close_intake", "count_entitlements_in",
     "count_paid_in", "create_program", "extend_intake", "file_claim", "list_claims", "mark_announced", "my_claims",
     "my_vouchers", "paid_unannounced", "params_of", "pay_in", "payable_claims", "program_detail", "program_of",
+    "programs_of_incident",
     "release_from_round", "review", "supplement", "take_into_round_in", "take_vouchers", "tier_tallies", "tiers_of",
     "view_claim", "view_program",
 ]

@@ -12,7 +12,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.dynamo import failed_on_condition
 from chalicelib.core.observability import count, logger
 from chalicelib.outages import probes, rules
-from chalicelib.outages.incidents import close_incident, open_incident
+from chalicelib.outages.incidents import ATTEMPTS, changed_if, close_incident, open_incident
 from chalicelib.outages.models import AffectedComponent, Check, Component, Incident, TimelineEvent
 from chalicelib.outages.rules import Change, IncidentSource, IncidentState, Thresholds, Tracker, Transition
 from chalicelib.outages.snapshot import refresh_status_after_change
@@ -111,44 +111,63 @@ def _keep(component: Component, tracker: Tracker, healthy: bool, now: datetime) 
 
 
 def _record_failure(component: Component, transition: Transition, now: datetime) -> str:
-    """A component went down: it joins the open incident it belongs to, or opens one."""
-    open_incidents = list(Incident.by_state.query(IncidentState.OPEN))
-    already = next((i for i in open_incidents if any(a.name == component.name and a.recovered_at is None
-                                                     for a in i.components)), None)
-    if already is not None:  # e.g. an operator declared it before the probes caught up: one incident per component
-        component.incident_id = already.incident_id
-        return already.incident_id
-    incident = next((i for i in open_incidents if i.source == IncidentSource.DETECTOR
-                     and rules.joins_incident(i.started_at, transition.at)), None)
-    if incident is None:
-        incident = open_incident([component.name], transition.at, now, IncidentSource.DETECTOR,
-                                 f"{component.name} stopped answering")
-    else:
-        incident.components.append(AffectedComponent(name=component.name, started_at=transition.at))
-        incident.started_at = min(incident.started_at, transition.at)
-        incident.started_key = f"{sort_key(incident.started_at)}#{incident.incident_id}"
-        incident.timeline.append(TimelineEvent(at=now, event="component_added", component=component.name))
-        incident.save()
+    """A component went down: it joins the open incident it belongs to, or opens one. A join that lost to
+    another writer (the incident was resolved or its start moved meanwhile) reads the open incidents again."""
+    for _ in range(ATTEMPTS):
+        open_incidents = list(Incident.by_state.query(IncidentState.OPEN))
+        already = next((i for i in open_incidents if any(a.name == component.name and a.recovered_at is None
+                                                         for a in i.components)), None)
+        if already is not None:  # e.g. an operator declared it before the probes caught up: one incident per component
+            component.incident_id = already.incident_id
+            return already.incident_id
+        incident = next((i for i in open_incidents if i.source == IncidentSource.DETECTOR
+                         and rules.joins_incident(i.started_at, transition.at)), None)
+        if incident is None:
+            break
+        if _join(incident, component, transition, now):
+            component.incident_id = incident.incident_id
+            return incident.incident_id
+    incident = open_incident([component.name], transition.at, now, IncidentSource.DETECTOR,
+                             f"{component.name} stopped answering")
     component.incident_id = incident.incident_id
     return incident.incident_id
 
 
+def _join(incident: Incident, component: Component, transition: Transition, now: datetime) -> bool:
+    """Add `component` to the open incident as read (its start moves earlier if the component failed first);
+    False when that incident changed meanwhile."""
+    added = TimelineEvent(at=now, event="component_added", component=component.name)
+    actions = [Incident.components.set(Incident.components.append([AffectedComponent(name=component.name,
+                                                                                     started_at=transition.at)])),
+               Incident.timeline.set(Incident.timeline.append([added]))]
+    as_read = Incident.state == IncidentState.OPEN
+    if transition.at < incident.started_at:
+        actions += [Incident.started_at.set(transition.at),
+                    Incident.started_key.set(f"{sort_key(transition.at)}#{incident.incident_id}")]
+        as_read &= Incident.started_at == incident.started_at
+    return changed_if(incident, actions, as_read)
+
+
 def _record_recovery(component: Component, transition: Transition, now: datetime) -> str | None:
-    """A component is back: its window closes; the incident resolves when all of its components are back."""
+    """A component is back: its window closes; the incident resolves when all of its components are back.
+    Nothing happens to an incident another writer resolved meanwhile (its components recovered with it)."""
     incident_id, component.incident_id = component.incident_id, None
     if incident_id is None:
         return None
-    incident = Incident.get(incident_id)
-    if incident.state != IncidentState.OPEN:
+    incident = Incident.get(incident_id, consistent_read=True)
+    index = next((n for n, a in enumerate(incident.components)
+                  if a.name == component.name and a.recovered_at is None), None)
+    if incident.state != IncidentState.OPEN or index is None:
         return None
-    for affected in incident.components:
-        if affected.name == component.name and affected.recovered_at is None:
-            affected.recovered_at = transition.at
-    incident.timeline.append(TimelineEvent(at=now, event="component_recovered", component=component.name,
-                                           note=f"healthy since {iso(transition.at)}"))
-    resolved_at = rules.incident_resolved_at([a.recovered_at for a in incident.components])
-    if resolved_at is None:
-        incident.save()
+    recovered = TimelineEvent(at=now, event="component_recovered", component=component.name,
+                              note=f"healthy since {iso(transition.at)}")
+    window = Incident.components[index]
+    if not changed_if(incident, [window.recovered_at.set(transition.at),
+                                 Incident.timeline.set(Incident.timeline.append([recovered]))],
+                      (Incident.state == IncidentState.OPEN) & (window.name == component.name)
+                      & window.recovered_at.does_not_exist()):
         return None
-    close_incident(incident, resolved_at, now, "recovered")
+    resolved_at = rules.incident_resolved_at([a.recovered_at for a in incident.components])  # as now stored
+    if resolved_at is None or not close_incident(incident, resolved_at, now, "recovered"):
+        return None  # a component is still down, or it was resolved (or joined) since the recovery was stored
     return incident.incident_id

@@ -3,10 +3,13 @@ detector does too. Every change is told to drivers and the notification topic, a
 
 from datetime import datetime
 
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition, size
+
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sort_key
-from chalicelib.core.dynamo import get_or_404
-from chalicelib.core.errors import invalid_field
+from chalicelib.core.dynamo import conflict_on_condition, failed_on_condition, get_or_404
+from chalicelib.core.errors import Conflict, invalid_field
 from chalicelib.core.ids import new_id
 from chalicelib.core.notify import notify
 from chalicelib.core.observability import count
@@ -15,10 +18,13 @@ from chalicelib.core.schemas import PageQuery
 from chalicelib.notices import service as notices
 from chalicelib.outages import rules
 from chalicelib.outages.models import AffectedComponent, Component, Incident, TimelineEvent
-from chalicelib.outages.rules import IncidentSource, IncidentState
-from chalicelib.outages.schemas import IncidentIn, ResolveIn
+from chalicelib.outages.rules import IncidentSource, IncidentState, UpdateStatus
+from chalicelib.outages.schemas import IncidentIn, ResolveIn, UpdateIn
 from chalicelib.outages.snapshot import refresh_status_after_change
 from chalicelib.outages.views import view_incident
+
+ATTEMPTS = 3  # reads of an incident a writer makes when others keep changing it meanwhile
+CHANGING = "the incident kept changing meanwhile; read it and try again"
 
 
 def declare_incident(admin: Caller, declared: IncidentIn, now: datetime) -> dict:
@@ -36,17 +42,39 @@ def declare_incident(admin: Caller, declared: IncidentIn, now: datetime) -> dict
 
 
 def resolve_incident(admin: Caller, incident_id: str, resolution: ResolveIn, now: datetime) -> dict:
-    """An operator resolves an open incident, at `resolved_at` or now."""
-    incident = _incident(incident_id)
-    rules.next_incident_state(incident.state, "resolve")  # 409 unless it is open
-    resolved_at = resolution.resolved_at or now
-    if resolved_at < incident.started_at or resolved_at > now:
-        raise invalid_field("resolved_at", "must lie between the incident's start and now")
-    for affected in incident.components:
-        affected.recovered_at = affected.recovered_at or resolved_at
-    close_incident(incident, resolved_at, now, f"resolved by {admin.sub}")
-    refresh_status_after_change(now, [incident])
-    return view_incident(incident, now)
+    """An operator resolves an open incident, at `resolved_at` or now. 409 when it is resolved already,
+    by whoever came first (another operator, or the detector) even a moment before."""
+    for _ in range(ATTEMPTS):
+        incident = _incident(incident_id, consistent_read=True)  # a retry must see what beat it
+        rules.next_incident_state(incident.state, "resolve")  # 409 unless it is open
+        resolved_at = resolution.resolved_at or now
+        if resolved_at < incident.started_at or resolved_at > now:
+            raise invalid_field("resolved_at", "must lie between the incident's start and now")
+        if close_incident(incident, resolved_at, now, f"resolved by {admin.sub}"):
+            refresh_status_after_change(now, [incident])
+            return view_incident(incident, now)
+    raise Conflict(CHANGING)
+
+
+def post_update(admin: Caller, incident_id: str, update: UpdateIn, now: datetime) -> dict:
+    """An operator tells the public where an incident stands. A `resolved` update of an open incident
+    resolves it now (as `POST /resolve` would), its message shown with the resolution; if another writer
+    resolved it meanwhile, the update follows that resolution, as it would have a moment later."""
+    for _ in range(ATTEMPTS):
+        incident = _incident(incident_id, consistent_read=True)  # a retry must see what beat it
+        if rules.update_resolves(incident.state, update.status):  # 409 for a non-resolved update of a resolved one
+            if not close_incident(incident, now, now, f"resolved by {admin.sub}", update.message):
+                continue
+        else:
+            event = TimelineEvent(at=now, event="update", status=update.status, message=update.message,
+                                  note=admin.sub)
+            with conflict_on_condition("the incident was resolved meanwhile; read it and try again"):
+                incident.update(actions=[Incident.timeline.set(Incident.timeline.append([event]))],
+                                condition=Incident.state == incident.state)
+        count("IncidentUpdates")
+        refresh_status_after_change(now, [incident])
+        return view_incident(incident, now)
+    raise Conflict(CHANGING)
 
 
 def incident_window(incident_id: str) -> tuple[datetime, datetime | None]:
@@ -91,17 +119,41 @@ def open_incident(names: list[str], started_at: datetime, now: datetime, source:
     return incident
 
 
-def close_incident(incident: Incident, resolved_at: datetime, now: datetime, note: str) -> None:
-    """Resolve an open incident at `resolved_at`; tell the topic and the drivers."""
-    incident.state, incident.resolved_at = rules.next_incident_state(incident.state, "resolve"), resolved_at
-    incident.timeline.append(TimelineEvent(at=now, event="resolved", note=note))
-    incident.save()
+def close_incident(incident: Incident, resolved_at: datetime, now: datetime, note: str,
+                   message: str | None = None) -> bool:
+    """Resolve the open incident as read at `resolved_at` (`message`: an operator's words for the public):
+    components not recovered yet recover then. Tell the topic and the drivers. False, with nothing written
+    or told, when it changed since it was read: another writer resolved it, or a component joined it."""
+    state = rules.next_incident_state(incident.state, "resolve")
+    event = TimelineEvent(at=now, event="resolved", note=note, status=UpdateStatus.RESOLVED, message=message)
+    actions = [Incident.state.set(state), Incident.resolved_at.set(resolved_at),
+               Incident.timeline.set(Incident.timeline.append([event]))]
+    as_read = (Incident.state == IncidentState.OPEN) & (size(Incident.components) == len(incident.components))
+    for index, affected in enumerate(incident.components):
+        if affected.recovered_at is None:
+            actions.append(Incident.components[index].recovered_at.set(resolved_at))
+            as_read &= Incident.components[index].recovered_at.does_not_exist()
+    if not changed_if(incident, actions, as_read):
+        return False
     count("IncidentsResolved")
     notify("incident_resolved", {"incident_id": incident.incident_id, "resolved_at": iso(resolved_at)})
     notices.announce_to_drivers("Service restored", (
         f"The disruption that began {iso(incident.started_at)} (UTC) ended {iso(resolved_at)} (UTC). "
         "Thank you for your patience; compensation will be announced in a separate notice."), now)
+    return True
 
 
-def _incident(incident_id: str) -> Incident:
-    return get_or_404(Incident, incident_id, f"no incident {incident_id}")
+def changed_if(incident: Incident, actions: list, condition: Condition) -> bool:
+    """Apply `actions` to the stored incident if `condition` holds (then `incident` is the item as stored);
+    False when it does not: another writer changed it since it was read."""
+    try:
+        incident.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if failed_on_condition(exc):
+            return False
+        raise
+    return True
+
+
+def _incident(incident_id: str, consistent_read: bool = False) -> Incident:
+    return get_or_404(Incident, incident_id, f"no incident {incident_id}", consistent_read=consistent_read)

@@ -63,9 +63,11 @@ class AffectedComponent(MapAttribute):
 
 class TimelineEvent(MapAttribute):
     at = UTCDateTimeAttribute()
-    event = UnicodeAttribute()
+    event = UnicodeAttribute()                       # detected | declared | component_* | update | resolved
     component = UnicodeAttribute(null=True)
-    note = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)               # operators only (e.g. who resolved it)
+    status = UnicodeAttribute(null=True)             # an update's rules.UpdateStatus
+    message = UnicodeAttribute(null=True)            # an update's words for the public
 
 
 class IncidentsByState(GlobalSecondaryIndex):

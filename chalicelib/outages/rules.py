@@ -30,6 +30,13 @@ class IncidentState(StrEnum):
     RESOLVED = "resolved"
 
 
+class UpdateStatus(StrEnum):  # what an operator's update says, as on Statuspage
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
 class IncidentSource(StrEnum):
     DETECTOR = "detector"  # opened by the detector's checks
     DECLARED = "declared"  # declared by an operator
@@ -97,6 +104,16 @@ def next_incident_state(current: IncidentState | str, action: str) -> IncidentSt
     if target is None:
         raise IllegalIncidentChange(f"the incident is {current} already")
     return target
+
+
+def update_resolves(incident_state: IncidentState | str, status: UpdateStatus | str) -> bool:
+    """Whether an update resolves the incident: a `resolved` update of an open one does. A resolved incident
+    takes only `resolved` updates (follow-ups, e.g. the cause): it never reads as investigated again."""
+    if incident_state == IncidentState.OPEN:
+        return status == UpdateStatus.RESOLVED
+    if status != UpdateStatus.RESOLVED:
+        raise IllegalIncidentChange(f"the incident is {incident_state}: only a resolved update may follow")
+    return False
 
 
 def _require_aware(**times: datetime | None) -> None:

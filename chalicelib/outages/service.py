@@ -12,22 +12,35 @@ from chalicelib.core.dynamo import conflict_on_condition, failed_on_condition
 from chalicelib.core.errors import NotFound, invalid_field
 from chalicelib.outages import rules
 from chalicelib.outages.detector import detect_outages
+from chalicelib.outages.feed import render_feed
 from chalicelib.outages.incidents import (
     declare_incident,
     incident_for,
     incident_window,
     list_incidents,
+    post_update,
     resolve_incident,
 )
 from chalicelib.outages.models import Component
 from chalicelib.outages.schemas import ComponentIn
 from chalicelib.outages.snapshot import refresh_status_after_change, status
+from chalicelib.outages.status_page import render_status_page
 from chalicelib.outages.views import view_component, view_incident
 
 __all__ = [  # the door: besides the actions below
-    "declare_incident", "detect_outages", "incident_for", "incident_window", "list_incidents", "resolve_incident",
-    "status", "view_component", "view_incident",
+    "declare_incident", "detect_outages", "incident_for", "incident_window", "list_incidents", "post_update",
+    "resolve_incident", "status", "view_component", "view_incident",
 ]
+
+
+def status_page(lang: str, now: datetime) -> str:
+    """The public status page in `lang`, from the snapshot (one GetItem)."""
+    return render_status_page(status(now), lang)
+
+
+def status_feed(base_url: str, lang: str, now: datetime) -> str:
+    """The Atom feed of the last 90 days' incidents and updates, from the snapshot (one GetItem)."""
+    return render_feed(status(now), base_url, lang)
 
 
 def register_component(component: ComponentIn, now: datetime) -> dict:

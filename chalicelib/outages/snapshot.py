@@ -8,11 +8,16 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from chalicelib.core.clock import iso
 from chalicelib.core.dynamo import failed_on_condition
 from chalicelib.core.observability import count, logger
-from chalicelib.outages.models import STATUS_SNAPSHOT_KEY, Component, Incident, StatusSnapshot
-from chalicelib.outages.rules import ComponentState, IncidentState
+from chalicelib.outages import uptime
+from chalicelib.outages.models import STATUS_SNAPSHOT_KEY, Component, Incident, StatusSnapshot, TimelineEvent
+from chalicelib.outages.rules import ComponentState, IncidentState, UpdateStatus
 from chalicelib.outages.views import view_incident
 
-STATUS_HISTORY = timedelta(days=90)
+STATUS_HISTORY = uptime.UPTIME_SPAN
+LONGEST_INCIDENT = timedelta(days=30)  # resolved incidents that began this long before the 90 days may end in them
+# timeline events the public sees, with the status an automatic one stands for (operators' updates carry theirs)
+PUBLIC_EVENTS = {"detected": UpdateStatus.INVESTIGATING, "declared": UpdateStatus.INVESTIGATING,
+                 "update": UpdateStatus.INVESTIGATING, "resolved": UpdateStatus.RESOLVED}
 
 
 def status(now: datetime) -> dict:
@@ -73,17 +78,52 @@ def _status_document(now: datetime, changed: Iterable[Incident]) -> dict:
     """The public status from the tables (the minute job and incident changes only, never a public request).
     `changed` are incidents this writer just wrote: the by_state index may not show them yet."""
     components = sorted(Component.scan(consistent_read=True), key=lambda c: c.name)
-    since = f"{iso(now - STATUS_HISTORY)}"
-    found = {i.incident_id: i for i in Incident.by_state.query(IncidentState.OPEN)}
-    found |= {i.incident_id: i for i in Incident.by_state.query(IncidentState.RESOLVED, Incident.started_key >= since)}
-    found |= {i.incident_id: i for i in changed}
-    newest_first = sorted(found.values(), key=lambda i: i.started_key, reverse=True)
-    open_incidents = [i for i in newest_first if i.state == IncidentState.OPEN]
-    recent = [i for i in newest_first if i.state == IncidentState.RESOLVED and i.started_key >= since]
-    down = [c.name for c in components if c.state == ComponentState.DOWN]
+    newest_first = _incidents_of_the_window(now, changed)
+    in_open_incident = {a.name for i in newest_first if i.state == IncidentState.OPEN for a in i.components
+                        if a.recovered_at is None}  # declared by hand before the probes see it
+    down = {c.name for c in components if c.state == ComponentState.DOWN or c.name in in_open_incident}
     overall = "operational" if not down else ("major_outage" if len(down) > len(components) / 2 else "degraded")
-    public = lambda i: {k: v for k, v in view_incident(i, now).items() if k not in ("timeline",)}  # noqa: E731
+    windows = _down_windows(newest_first, now)
+    public = [public_incident(i, now) for i in newest_first]
     return {"status": overall, "updated_at": iso(now),
-            "components": [{"name": c.name, "state": c.state} for c in components],
-            "open_incidents": [public(i) for i in open_incidents],
-            "recent_incidents": [public(i) for i in recent]}
+            "components": [_public_component(c, c.name in down, windows.get(c.name, []), now) for c in components],
+            "open_incidents": [i for i in public if i["state"] == IncidentState.OPEN],
+            "recent_incidents": [i for i in public if i["state"] == IncidentState.RESOLVED],
+            "history": public}
+
+
+def _incidents_of_the_window(now: datetime, changed: Iterable[Incident]) -> list[Incident]:
+    """Open incidents and those that ended in the last 90 days, newest start first."""
+    since = now - STATUS_HISTORY
+    found = {i.incident_id: i for i in Incident.by_state.query(IncidentState.OPEN)}
+    found |= {i.incident_id: i for i in Incident.by_state.query(
+        IncidentState.RESOLVED, Incident.started_key >= iso(since - LONGEST_INCIDENT))}
+    found |= {i.incident_id: i for i in changed}
+    kept = [i for i in found.values() if i.state == IncidentState.OPEN or i.resolved_at >= since]
+    return sorted(kept, key=lambda i: i.started_key, reverse=True)
+
+
+def _down_windows(incidents: list[Incident], now: datetime) -> dict[str, list[uptime.Window]]:
+    windows: dict[str, list[uptime.Window]] = {}
+    for incident in incidents:
+        for affected in incident.components:
+            end = affected.recovered_at or incident.resolved_at or now
+            windows.setdefault(affected.name, []).append((affected.started_at, end))
+    return {name: uptime.merged(found) for name, found in windows.items()}
+
+
+def _public_component(component: Component, down: bool, windows: list[uptime.Window], now: datetime) -> dict:
+    return {"name": component.name, "state": str(ComponentState.DOWN if down else ComponentState.UP),
+            "uptime_90d": uptime.uptime_percent(windows, now),
+            "uptime_days": uptime.uptime_days(windows, component.registered_at, now)}
+
+
+def public_incident(incident: Incident, now: datetime) -> dict:
+    """An incident as the public sees it: its windows and its updates in order, no operator notes."""
+    shown = {k: v for k, v in view_incident(incident, now).items() if k != "timeline"}
+    return {**shown, "updates": [_public_update(e) for e in incident.timeline if e.event in PUBLIC_EVENTS]}
+
+
+def _public_update(event: TimelineEvent) -> dict:
+    status = event.status or PUBLIC_EVENTS[event.event]
+    return {"at": iso(event.at), "status": status, "message": event.message}

@@ -25,5 +25,5 @@ def view_incident(incident: Incident, now: datetime) -> dict:
             "started_at": iso(incident.started_at), "detected_at": iso(incident.detected_at),
             "resolved_at": iso(incident.resolved_at) if incident.resolved_at else None,
             "duration_s": rules.duration_s(incident.started_at, incident.resolved_at, now),
-            "timeline": [{"at": iso(e.at), "event": e.event, "component": e.component, "note": e.note}
-                         for e in incident.timeline]}
+            "timeline": [{"at": iso(e.at), "event": e.event, "component": e.component, "note": e.note,
+                          "status": e.status, "message": e.message} for e in incident.timeline]}

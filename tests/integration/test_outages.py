@@ -452,7 +452,7 @@ def test_an_admin_resolves_an_incident_by_hand_with_or_without_a_time(api, targe
     assert first["duration_s"] == 180
     assert first["component_windows"][0]["recovered_at"] == "2022-10-15T06:36:00Z"
     assert first["timeline"][-1] == {"at": "2022-10-15T06:36:00Z", "event": "resolved", "component": None,
-                                     "note": "resolved by ops-1"}
+                                     "note": "resolved by ops-1", "status": "resolved", "message": None}
     assert [m["kind"] for m in inbox() if m["kind"].startswith("incident")] == ["incident_resolved"]
     assert api("post", f"/incidents/{first_id}/resolve", ADMIN).status_code == 409
     assert api("post", f"/incidents/{first_id}/resolve", ADMIN, {}).status_code == 409
@@ -554,8 +554,11 @@ def test_the_status_and_its_page_are_public_cacheable_and_name_no_rider_or_drive
     html = page.body.decode()
     for name in ("billing", "dispatcher", "maps", "rides"):
         assert name in html
-    assert "Some systems are down" in html
+    assert "일부 서비스에 장애가 있습니다" in html  # Korean unless the reader asks for English
     assert "maps stopped answering" in html
+    english = api("get", "/status.html?lang=en").body.decode()
+    assert "Some systems are down" in english
     for secret in ("drv-secret-7", "rdr-secret-3", ride["ride_id"], "ops-1"):
         assert secret not in html
+        assert secret not in english
         assert secret not in status.body.decode()

@@ -4,8 +4,10 @@ import re
 
 import pytest
 
+from chalicelib.core.pages import krw
 from chalicelib.payouts import rules
-from chalicelib.payouts.report import BAR_GAP, BAR_WIDTH, CHART_HEIGHT, bar_chart, report_html
+from chalicelib.payouts.report import report_html
+from chalicelib.payouts.report_parts import BAR_HEIGHT, BAR_ROW, CHART_WIDTH, LABEL_GAP, bar_chart, table
 from chalicelib.payouts.rules import (
     CHUNK_CLAIMS,
     ApprovalRefused,
@@ -104,19 +106,30 @@ def test_a_round_is_capped():
 
 # --- the report for people --------------------------------------------------------------------------------
 
+TIERS = [{"max_loss_krw": 300_000, "payout_krw": 300_000}, {"max_loss_krw": 1_000_000, "payout_krw": 1_000_000}]
+
+
+def tally(approved: int, approved_krw: int, paid: int, paid_krw: int) -> dict:
+    return {"approved": approved, "approved_krw": approved_krw, "paid": paid, "paid_krw": paid_krw}
+
 
 def a_report(**changes) -> dict:
+    """The shape of `final_report.program_report`; tiers in the order DynamoDB keeps them (as strings)."""
     report = {
-        "program_id": "prg_1", "name": "Pangyo fire <damage> & co", "kind": "business_claims", "incident_id": "inc_1",
-        "generated_at": "2022-10-15T06:33:00Z", "claims_filed": 7, "approved": 5, "rejected": 1, "pending": 1,
-        "paid_count": 4, "paid_krw": 1_230_000, "budget_krw": 5_000_000, "budget_left_krw": 3_770_000,
-        "by_tier": {"up_to_300000": {"approved": 3, "approved_krw": 90_000, "paid": 3, "paid_krw": 90_000},
-                    "individual": {"approved": 2, "approved_krw": 1_640_000, "paid": 1, "paid_krw": 1_140_000}},
-        "rounds": [{"round_id": "rnd_1", "status": "paid", "claim_count": 3, "paid_count": 3, "total_krw": 90_000,
-                    "paid_krw": 90_000, "approved_at": "2022-10-15T07:00:00Z", "paid_at": "2022-10-15T07:01:00Z"},
-                   {"round_id": "rnd_<2>", "status": "paying", "claim_count": 2, "paid_count": 1,
-                    "total_krw": 1_640_000, "paid_krw": 1_140_000, "approved_at": "2022-10-15T08:00:00Z",
-                    "paid_at": None}],
+        "program_id": "prg_<1>", "name": "Pangyo fire <damage> & co", "kind": "business_claims",
+        "incident_id": "inc_<1>", "window": {"started_at": "2022-10-15T06:33:00Z", "ended_at": "2022-10-15T16:10:00Z"},
+        "claims_filed": 1_234, "approved": 5, "rejected": 1, "pending": 1, "documents_requested": 0,
+        "approved_krw": 2_730_000, "paid_count": 4, "paid_krw": 1_230_000, "budget_krw": 5_000_000,
+        "budget_left_krw": 3_770_000, "takers": None, "extensions": 1, "intake_closes_at": "2022-11-15T14:59:00Z",
+        "by_tier": {"individual": tally(2, 1_640_000, 1, 1_140_000), "up_to_1000000": tally(1, 1_000_000, 0, 0),
+                    "up_to_300000": tally(3, 90_000, 3, 90_000)},
+        "rounds": [{"round_id": "rnd_1", "status": "paid", "claim_count": 3, "paid_count": 3, "failed_count": 0,
+                    "total_krw": 90_000, "paid_krw": 90_000, "created_at": "2022-10-15T06:50:00Z",
+                    "approved_at": "2022-10-15T07:00:00Z", "paid_at": "2022-10-15T07:01:00Z"},
+                   {"round_id": "rnd_2", "status": "paying", "claim_count": 2, "paid_count": 1, "failed_count": 0,
+                    "total_krw": 1_640_000, "paid_krw": 1_140_000, "created_at": "2022-10-15T07:50:00Z",
+                    "approved_at": "2022-10-15T08:00:00Z", "paid_at": None}],
+        "generated_at": "2022-10-16T03:00:00Z",
     }
     return {**report, **changes}
 
@@ -125,82 +138,201 @@ def svgs(page: str) -> list[str]:
     return re.findall(r"<svg\b.*?</svg>", page, flags=re.S)
 
 
-def test_the_report_page_escapes_names_and_ids():
-    page = report_html(a_report())
-    assert "Pangyo fire &lt;damage&gt; &amp; co" in page
+def cells(page: str, header: str) -> list[str]:
+    """The values of one column of the page's data tables, top to bottom."""
+    return re.findall(rf'<td data-label="{re.escape(header)}">(.*?)</td>', page)
+
+
+def fact(page: str, label: str) -> str | None:
+    found = re.search(rf'<th scope="row">{re.escape(label)}</th><td>(.*?)</td>', page)
+    return found and found.group(1)
+
+
+def bar_labels(chart: str) -> list[str]:
+    return re.findall(r'<text x="0" y="\d+" font-size="13">(.*?)</text>', chart)
+
+
+def bar_widths(chart: str) -> list[int]:
+    return [int(w) for w in re.findall(r'<rect x="0" y="\d+" width="(\d+)"', chart)]
+
+
+def test_names_and_ids_are_escaped_on_the_page_and_in_the_charts():
+    page = report_html(a_report(kind="<odd>", by_tier={"<b>": tally(1, 5, 1, 5)}), TIERS)
     assert "<damage>" not in page
-    assert "rnd_&lt;2&gt;" in page
-    assert "rnd_<2>" not in page
-    assert page.startswith("<!doctype html>")
-    assert page.count("<title>Pangyo fire &lt;damage&gt; &amp; co: compensation report</title>") == 1
-
-
-def test_a_tier_name_is_escaped_in_the_chart_too():
-    page = report_html(a_report(by_tier={"<b>": {"approved": 1, "approved_krw": 5, "paid": 1, "paid_krw": 5}}))
     assert "<b>" not in page
-    assert "&lt;b&gt;" in svgs(page)[1]
-
-
-def test_the_report_page_has_one_chart_per_round_and_one_per_tier_with_one_bar_each():
-    page = report_html(a_report())
-    per_round, per_tier = svgs(page)
-    assert per_round.count("<rect") == 2
-    assert per_tier.count("<rect") == 2
-    assert "Paid per round (KRW)" in page
-    assert "Paid per tier (KRW)" in page
-    assert "Round 1: 90,000 KRW" in per_round
-    assert "Round 2: 1,140,000 KRW" in per_round
-    assert "up_to_300000: 90,000 KRW" in per_tier
-    assert "individual: 1,140,000 KRW" in per_tier
-
-
-def test_the_report_page_formats_amounts_with_thousands_separators():
-    page = report_html(a_report())
-    for amount in ("1,230,000", "5,000,000", "3,770,000", "1,640,000"):
-        assert f"<td>{amount}</td>" in page
-    assert "<td>1230000</td>" not in page
-
-
-def test_the_report_page_shows_a_dash_for_no_budget_and_blank_for_unpaid_rounds():
-    page = report_html(a_report(budget_krw=None, budget_left_krw=None))
-    assert "<td>Budget (KRW)</td><td>-</td>" in page
-    assert "<td>Budget left (KRW)</td><td>-</td>" in page
-    assert "<td>2022-10-15T08:00:00Z</td><td></td></tr>" in page  # round 2 is not paid yet
-
-
-def test_a_report_without_rounds_or_tiers_still_has_both_charts_and_no_bars():
-    page = report_html(a_report(by_tier={}, rounds=[]))
-    assert [chart.count("<rect") for chart in svgs(page)] == [0, 0]
-
-
-def bars(chart: str) -> list[tuple[int, int]]:
-    """(y, height) of each bar."""
-    return [(int(y), int(h)) for y, h in re.findall(r'<rect x="\d+" y="(-?\d+)" width="\d+" height="(-?\d+)"', chart)]
-
-
-def test_a_bar_chart_of_zero_amounts_does_not_divide_by_zero():
-    chart = bar_chart("Paid per round (KRW)", [("Round 1", 0), ("Round 2", 0)])
-    assert bars(chart) == [(20 + CHART_HEIGHT, 0), (20 + CHART_HEIGHT, 0)]
-    assert chart.count(">0</text>") == 2
-
-
-def test_a_bar_chart_of_nothing_is_an_empty_chart():
-    chart = bar_chart("Nothing", [])
-    assert "<rect" not in chart
-    assert f'width="{BAR_WIDTH + 2 * BAR_GAP}"' in chart
-
-
-def test_the_tallest_bar_fills_the_chart_and_the_others_are_in_proportion():
-    chart = bar_chart("T", [("a", 50_000), ("b", 100_000), ("c", 25_000)])
-    assert [height for _, height in bars(chart)] == [CHART_HEIGHT // 2, CHART_HEIGHT, CHART_HEIGHT // 4]
-    assert all(y + height == 20 + CHART_HEIGHT for y, height in bars(chart))
-    assert f'width="{3 * (BAR_WIDTH + BAR_GAP) + BAR_GAP}"' in chart
-    assert "100,000" in chart
-    assert "a: 50,000 KRW" in chart
+    assert "<odd>" not in page
+    assert "<1>" not in page
+    assert "<title>Pangyo fire &lt;damage&gt; &amp; co: 보상 결과 보고서</title>" in page
+    assert "<h1>Pangyo fire &lt;damage&gt; &amp; co</h1>" in page
+    assert "prg_&lt;1&gt;" in page
+    assert "inc_&lt;1&gt;" in page
+    assert "&lt;odd&gt;" in page
+    assert cells(page, "구간") == ["&lt;b&gt;"]
+    assert bar_labels(svgs(page)[1]) == ["&lt;b&gt;"]
+    assert "<title>&lt;b&gt;: 5원</title>" in svgs(page)[1]
 
 
 def test_a_bar_chart_escapes_its_title_and_labels():
-    chart = bar_chart('"Q" & <A>', [("<x>", 1)])
+    chart = bar_chart('"Q" & <A>', [("<x>", 1)], "ko")
     assert "<A>" not in chart
     assert "<x>" not in chart
     assert 'aria-label="&quot;Q&quot; &amp; &lt;A&gt;"' in chart
+    assert bar_labels(chart) == ["&lt;x&gt;"]
+
+
+def test_the_report_is_in_korean_by_default():
+    page = report_html(a_report(), TIERS)
+    assert page.startswith("<!doctype html>")
+    assert '<html lang="ko">' in page
+    assert 'hreflang="en">English</a>' in page
+    assert fact(page, "접수") == "1,234건"
+    assert fact(page, "지급액") == "1,230,000원"
+    assert fact(page, "승인액") == "2,730,000원"
+    assert "<h2>지급 회차</h2>" in page
+    assert "<h2>구간별</h2>" in page
+    assert "<figcaption>회차별 지급액</figcaption>" in page
+    assert "<figcaption>구간별 지급액</figcaption>" in page
+    assert "소상공인 피해 보상" in page
+    assert "KRW" not in page
+
+
+def test_the_report_is_in_english_on_request():
+    page = report_html(a_report(), TIERS, lang="en")
+    assert '<html lang="en">' in page
+    assert "<title>Pangyo fire &lt;damage&gt; &amp; co: Compensation report</title>" in page
+    assert 'hreflang="ko">한국어</a>' in page
+    assert fact(page, "Filed") == "1,234"
+    assert fact(page, "Amount paid") == "KRW 1,230,000"
+    assert "<figcaption>Paid per round</figcaption>" in page
+    assert "<figcaption>Paid per tier</figcaption>" in page
+    assert "Business damage claims" in page
+    assert "원" not in page
+    assert not re.search("[가-힣]", page.replace("한국어", ""))
+
+
+def test_tiers_are_named_by_their_range_lowest_first_and_individual_review_after():
+    ko, en = report_html(a_report(), TIERS), report_html(a_report(), TIERS, lang="en")
+    korean = ["30만원 이하", "30만원 초과 ~ 100만원 이하", "100만원 초과 (개별 심사)"]
+    english = ["up to KRW 300,000", "over KRW 300,000, up to KRW 1,000,000", "over KRW 1,000,000 (individual review)"]
+    assert cells(ko, "구간") == korean
+    assert bar_labels(svgs(ko)[1]) == korean
+    assert cells(en, "Tier") == english
+    assert bar_labels(svgs(en)[1]) == english
+    assert "up_to_" not in ko
+    assert "individual<" not in ko
+
+
+def test_each_tier_row_shows_its_own_counts_and_amounts():
+    page = report_html(a_report(), TIERS)
+    assert cells(page, "승인") == ["3", "1", "2"]
+    assert cells(page, "승인액") == ["90,000원", "1,000,000원", "1,640,000원"]
+    assert cells(page, "지급액")[-3:] == ["90,000원", "0원", "1,140,000원"]
+
+
+def test_the_incident_window_is_shown_in_kst_with_its_length():
+    ko, en = report_html(a_report(), TIERS), report_html(a_report(), TIERS, lang="en")
+    assert ("<strong>장애 기간</strong>: 2022년 10월 15일 (토) 15:33 KST ~ 2022년 10월 16일 (일) 01:10 KST "
+            "(9시간 37분)") in ko
+    assert ("<strong>Incident window</strong>: Sat 15 Oct 2022, 15:33 KST ~ Sun 16 Oct 2022, 01:10 KST "
+            "(9 h 37 min)") in en
+
+
+def test_an_incident_still_going_on_is_shown_as_ongoing():
+    window = {"started_at": "2022-10-15T06:33:00Z", "ended_at": None}
+    assert "2022년 10월 15일 (토) 15:33 KST ~ (진행 중)" in report_html(a_report(window=window), TIERS)
+    assert "Sat 15 Oct 2022, 15:33 KST ~ (ongoing)" in report_html(a_report(window=window), TIERS, lang="en")
+
+
+def test_one_bar_per_round_and_per_tier():
+    per_round, per_tier = svgs(report_html(a_report(), TIERS))
+    assert bar_labels(per_round) == ["1차", "2차"]
+    assert "<title>1차: 90,000원</title>" in per_round
+    assert "<title>2차: 1,140,000원</title>" in per_round
+    assert per_tier.count("<rect") == 3
+    assert "<title>30만원 이하: 90,000원</title>" in per_tier
+
+
+def test_the_widest_bar_fills_the_chart_and_the_others_are_in_proportion():
+    chart = bar_chart("T", [("a", 50_000), ("b", 100_000), ("c", 25_000)], "ko")
+    widest = bar_widths(bar_chart("T", [("only", 7)], "ko"))[0]
+    assert CHART_WIDTH / 2 <= widest < CHART_WIDTH
+    assert bar_widths(chart) == [widest // 2, widest, widest // 4]
+    assert f'viewBox="0 0 {CHART_WIDTH} {3 * BAR_ROW}"' in chart
+    values = re.findall(r'<text x="(\d+)" y="\d+" font-size="12">(.*?)</text>', chart)
+    assert [v for _, v in values] == ["50,000원", "100,000원", "25,000원"]
+    assert all(width < int(x) < CHART_WIDTH for width, (x, _) in zip(bar_widths(chart), values, strict=True))
+
+
+def test_bars_stay_in_their_own_row_under_their_label():
+    chart = bar_chart("T", [("a", 1), ("b", 2), ("c", 3)], "ko")
+    tops = [int(y) for y in re.findall(r'<rect x="0" y="(\d+)"', chart)]
+    labels = [int(y) for y in re.findall(r'<text x="0" y="(\d+)" font-size="13">', chart)]
+    assert f'height="{BAR_HEIGHT}"' in chart
+    for row, (top, label) in enumerate(zip(tops, labels, strict=True)):
+        assert row * BAR_ROW < label < top
+        assert top >= row * BAR_ROW + LABEL_GAP
+        assert top + BAR_HEIGHT <= (row + 1) * BAR_ROW
+
+
+def test_zero_amounts_do_not_divide_by_zero():
+    zeros = bar_chart("T", [("a", 0), ("b", 0)], "en")
+    assert len(set(bar_widths(zeros))) == 1
+    assert bar_widths(zeros)[0] < CHART_WIDTH / 10
+    assert zeros.count(">KRW 0</text>") == 2
+    mixed = bar_widths(bar_chart("T", [("a", 0), ("b", 10)], "ko"))
+    assert mixed[0] < CHART_WIDTH / 10 < CHART_WIDTH / 2 <= mixed[1]
+
+
+def test_a_chart_of_nothing_has_no_bars():
+    assert "<rect" not in bar_chart("Nothing", [], "ko")
+
+
+def test_a_report_with_no_rounds_and_no_tiers_says_so_without_bars_or_empty_rows():
+    ko = report_html(a_report(by_tier={}, rounds=[]), TIERS)
+    assert "<rect" not in ko
+    assert "<p>아직 지급 회차가 없습니다.</p>" in ko
+    assert "<p>승인된 보상이 아직 없습니다.</p>" in ko
+    assert "<tr></tr>" not in ko
+    assert '<table class="data">' not in ko
+    en = report_html(a_report(by_tier={}, rounds=[]), TIERS, lang="en")
+    assert "<p>No payout round yet.</p>" in en
+    assert "<p>Nothing approved yet.</p>" in en
+
+
+def test_no_table_row_is_empty():
+    page = report_html(a_report(), TIERS)
+    for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S):
+        assert re.sub(r"<[^>]+>", "", row).strip()
+    built = table(["a", "b"], [["", " "], ["x", ""], ["", ""]])
+    assert "<tr></tr>" not in built
+    assert re.findall(r"<tbody>(.*?)</tbody>", built) == ['<tr><td data-label="a">x</td><td data-label="b"></td></tr>']
+
+
+def test_the_budget_and_what_is_left_are_shown_when_there_is_one():
+    page = report_html(a_report(), TIERS)
+    assert fact(page, "예산") == "5,000,000원"
+    assert fact(page, "남은 예산") == "3,770,000원"
+
+
+def test_no_budget_shows_a_dash_or_no_budget_line_never_none():
+    page = report_html(a_report(budget_krw=None, budget_left_krw=None), TIERS)
+    assert fact(page, "예산") in (None, "-")
+    assert fact(page, "남은 예산") in (None, "-")
+    assert "None" not in page
+    assert krw(None, "ko") == "-"
+    assert krw(None, "en") == "-"
+
+
+def test_unpaid_rounds_are_shown_as_such():
+    ko, en = report_html(a_report(), TIERS), report_html(a_report(), TIERS, lang="en")
+    assert cells(ko, "회차") == ["1차", "2차"]
+    assert cells(ko, "상태") == ["지급 완료", "지급 중"]
+    assert cells(ko, "지급 완료 시각") == ["2022년 10월 15일 16:01 KST", "-"]
+    assert cells(ko, "회차 금액") == ["90,000원", "1,640,000원"]
+    assert cells(en, "Status") == ["Paid", "Paying"]
+    assert cells(en, "Paid at") == ["15 Oct 2022, 16:01 KST", "-"]
+    pending = [{**a_report()["rounds"][1], "status": "pending_approval", "approved_at": None, "paid_krw": 0}]
+    page = report_html(a_report(rounds=pending), TIERS)
+    assert cells(page, "상태") == ["승인 대기"]
+    assert cells(page, "승인 시각") == ["-"]
+    assert cells(page, "지급 완료 시각") == ["-"]
