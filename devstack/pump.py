@@ -58,10 +58,11 @@ class Pump(threading.Thread):
             for source, url in self.bindings:
                 self.deliver_once(source, url)
 
-    def deliver_once(self, source: SQSEventConfig, queue_url: str) -> int:
-        """Receive one batch from `queue_url`, run the handler, settle each message; returns the batch size."""
+    def deliver_once(self, source: SQSEventConfig, queue_url: str, wait_s: int = 1) -> int:
+        """Receive one batch from `queue_url` (long-polling `wait_s`), run the handler, settle each message;
+        returns the batch size."""
         received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=min(source.batch_size, 10),
-                                            AttributeNames=["All"], WaitTimeSeconds=1)
+                                            AttributeNames=["All"], WaitTimeSeconds=wait_s)
         messages = received.get("Messages", [])
         if not messages:
             return 0

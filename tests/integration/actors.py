@@ -232,7 +232,7 @@ class Desk:
             self._pump = Pump(self.app, cloud.physical_ids("o2o-mobility-test"), log=lambda line: None)
         (binding,) = self._pump.bindings
         delivered = 0
-        while batch := self._pump.deliver_once(*binding):
+        while batch := self._pump.deliver_once(*binding, wait_s=0):  # moto: what was sent is there at once
             delivered += batch
         return delivered
 

@@ -50,7 +50,7 @@ DROPOFF = {"lat": 37.4979, "lng": 127.0276}
 SERVICE_SETS = (("taxi",), ("designated",), ("taxi", "designated"))
 START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 TRIP = Completion(distance_m=4000, duration_s=900)
-RUNS, STEPS_PER_RUN = 6, 40  # a few hundred steps in all, 15 to 30 s
+RUNS, STEPS_PER_RUN = 4, 40  # 160 steps, 10 to 20 s (`make bench` runs it longer)
 EXPECTED = frozenset({403, 404, 409})  # refused or lost a race: what a client is told, and may be
 ON_THE_ROAD = frozenset({RideStatus.ACCEPTED, RideStatus.ARRIVED, RideStatus.IN_PROGRESS})
 DRIVING = {RideStatus.ACCEPTED: rides.arrive, RideStatus.ARRIVED: rides.start,
