@@ -10,7 +10,6 @@ from chalicelib.core import clock
 from chalicelib.core.api import ApiBlueprint
 from chalicelib.core.auth import Caller
 from chalicelib.core.lazy import lazy_module
-from chalicelib.core.pages import page_language
 
 if TYPE_CHECKING:
     from chalicelib.outages.schemas import (
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     )
 
 service = lazy_module("chalicelib.outages.service")
+pages = lazy_module("chalicelib.core.pages")  # the pages for people: not at cold start
 
 outages = ApiBlueprint(__name__)
 ADMIN = ["admin"]
@@ -54,7 +54,7 @@ def status():
 def status_page(query: StatusPageQuery):
     """Public: the status page for people, readable on a phone; Korean, or English with `?lang=en` or
     `Accept-Language: en`."""
-    lang = page_language(query.lang, outages.current_request.headers.get("accept-language"))
+    lang = pages.page_language(query.lang, outages.current_request.headers.get("accept-language"))
     return Response(body=service.status_page(lang, clock.now()), status_code=200,
                     headers={"Content-Type": "text/html; charset=utf-8", "Content-Language": lang, **BY_LANGUAGE})
 
@@ -64,7 +64,7 @@ def status_page(query: StatusPageQuery):
 def status_feed(query: StatusPageQuery):
     """Public: an Atom feed of the incidents of the last 90 days and their updates."""
     request = outages.current_request
-    lang = page_language(query.lang, request.headers.get("accept-language"))
+    lang = pages.page_language(query.lang, request.headers.get("accept-language"))
     base = f'{request.headers.get("x-forwarded-proto", "http")}://{request.headers.get("host", "localhost")}'
     return Response(body=service.status_feed(base, lang, clock.now()), status_code=200,
                     headers={"Content-Type": "application/atom+xml; charset=utf-8", **BY_LANGUAGE})
