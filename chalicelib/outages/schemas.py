@@ -72,7 +72,9 @@ class TimelineEntry(Output):
     message: str | None
 
 
-class IncidentOut(Output):
+class IncidentHead(Output):
+    """What an operator and the public both see of an incident."""
+
     incident_id: str
     state: Literal["open", "resolved"]
     source: Literal["detector", "declared"]
@@ -83,6 +85,9 @@ class IncidentOut(Output):
     detected_at: UtcTime
     resolved_at: UtcTime | None
     duration_s: int
+
+
+class IncidentOut(IncidentHead):
     timeline: list[TimelineEntry]
 
 
@@ -97,17 +102,7 @@ class PublicUpdate(Output):
     message: str | None = Field(description="the operator's words; none for the automatic opening and resolution")
 
 
-class PublicIncident(Output):
-    incident_id: str
-    state: Literal["open", "resolved"]
-    source: Literal["detector", "declared"]
-    summary: str
-    components: list[str]
-    component_windows: list[ComponentWindow]
-    started_at: UtcTime
-    detected_at: UtcTime
-    resolved_at: UtcTime | None
-    duration_s: int
+class PublicIncident(IncidentHead):
     updates: list[PublicUpdate]
 
 
