@@ -2,6 +2,7 @@
 (readable from 390 px to 1,000 px and more, print-ready on A4), tables with no empty row, and inline SVG bar
 charts with text labels. Every value is escaped (`pages.html`)."""
 
+import re
 from string import Template
 
 from chalicelib.core import pages
@@ -35,7 +36,7 @@ section{margin:1.5rem 0}
 .muted{color:#59636e;font-size:.9rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{border:1px solid #d1d9e0;padding:.3rem .5rem;text-align:right;vertical-align:top}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child,.text{text-align:left}
 thead th{background:#f6f8fa}
 td small{display:block;color:#59636e}
 figure{margin:1rem 0;max-width:30rem}
@@ -67,7 +68,8 @@ $body
 </body></html>
 """)
 TABLE = Template('<table class="data"><thead><tr>$head</tr></thead><tbody>$rows</tbody></table>')
-CELL = Template('<td data-label="$label">$value</td>')
+CELL = Template('<td data-label="$label" class="$align">$value</td>')
+FIGURE = re.compile(r"^[-\d,.%원명건회KRW ]*$")  # amounts, counts, rates, a dash: right-aligned; words are not
 FACTS = Template('<table class="facts"><tbody>$rows</tbody></table>')
 FACT = Template('<tr><th scope="row">$label</th><td>$value</td></tr>')
 BAR_ROW, LABEL_GAP, BAR_HEIGHT, CHART_WIDTH = 42, 16, 18, 360
@@ -82,12 +84,20 @@ def page(lang: str, title: str, body: pages.Markup) -> str:
 
 def table(headers: list[str], rows: list[list]) -> pages.Markup:
     """A table whose cells carry their header (shown beside the value on a phone); rows are never empty."""
-    head = pages.joined(pages.html(Template("<th>$h</th>"), h=h) for h in headers)
+    rows = [row for row in rows if any(str(cell).strip() for cell in row)]
+    aligns = [_align(cell) for cell in rows[0]] if rows else ["num"] * len(headers)
+    head = pages.joined(pages.html(Template('<th class="$align">$h</th>'), h=h, align=align)
+                        for h, align in zip(headers, aligns, strict=True))
     body = pages.joined(
         pages.html(Template("<tr>$cells</tr>"), cells=pages.joined(
-            pages.html(CELL, label=label, value=value) for label, value in zip(headers, row, strict=True)))
-        for row in rows if any(str(cell).strip() for cell in row))
+            pages.html(CELL, label=label, value=value, align=_align(value))
+            for label, value in zip(headers, row, strict=True)))
+        for row in rows)
     return pages.html(TABLE, head=head, rows=body)
+
+
+def _align(value: object) -> str:
+    return "num" if FIGURE.match(str(value)) else "text"
 
 
 def facts(pairs: list[tuple[str, object]]) -> pages.Markup:

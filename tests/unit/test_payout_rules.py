@@ -140,7 +140,7 @@ def svgs(page: str) -> list[str]:
 
 def cells(page: str, header: str) -> list[str]:
     """The values of one column of the page's data tables, top to bottom."""
-    return re.findall(rf'<td data-label="{re.escape(header)}">(.*?)</td>', page)
+    return re.findall(rf'<td data-label="{re.escape(header)}"[^>]*>(.*?)</td>', page)
 
 
 def fact(page: str, label: str) -> str | None:
@@ -305,7 +305,8 @@ def test_no_table_row_is_empty():
         assert re.sub(r"<[^>]+>", "", row).strip()
     built = table(["a", "b"], [["", " "], ["x", ""], ["", ""]])
     assert "<tr></tr>" not in built
-    assert re.findall(r"<tbody>(.*?)</tbody>", built) == ['<tr><td data-label="a">x</td><td data-label="b"></td></tr>']
+    assert re.findall(r"<tbody>(.*?)</tbody>", built) == [
+        '<tr><td data-label="a" class="text">x</td><td data-label="b" class="num"></td></tr>']
 
 
 def test_the_budget_and_what_is_left_are_shown_when_there_is_one():
@@ -336,3 +337,8 @@ def test_unpaid_rounds_are_shown_as_such():
     assert cells(page, "상태") == ["승인 대기"]
     assert cells(page, "승인 시각") == ["-"]
     assert cells(page, "지급 완료 시각") == ["-"]
+
+
+def test_words_are_aligned_left_and_figures_right_in_a_table():
+    built = table(["종류", "승인액", "지급률"], [["소상공인 피해 보상", "680,000원", "100.0%"]])
+    assert re.findall(r'<td [^>]*class="(\w+)">', built) == ["text", "num", "num"]
