@@ -9,38 +9,15 @@ on every request). What the API answers is unchanged: only the emulator's cost i
 `python -m demo.stack --port 8000 --moto-port 5000 --data-dir DIR` runs it.
 """
 
-import os
-import signal
-import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from devstack.launcher import ROOT, _wait_for_health, free_port
+from devstack.launcher import local_stack
 
 
-@contextmanager
-def demo_stack(log_path: Path, timeout_s: float = 90) -> Iterator[dict]:
-    """A running, empty local stack with the cheaper moto: yields `{"base", "moto", "process", "log"}`."""
-    port, moto_port = free_port(), free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    with tempfile.TemporaryDirectory(prefix="o2o-demo-") as data_dir, open(log_path, "w") as log:
-        command = [sys.executable, "-m", "demo.stack", "--port", str(port), "--moto-port", str(moto_port),
-                   "--data-dir", data_dir]
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_for_health(base, process, Path(log_path), timeout_s)
-            yield {"base": base, "moto": f"http://127.0.0.1:{moto_port}", "process": process, "log": log_path}
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+def demo_stack(log_path: Path, timeout_s: float = 90):
+    """A running, empty local stack with the cheaper moto (see `devstack.launcher.local_stack`)."""
+    return local_stack(log_path, timeout_s, runner=("demo.stack",))
 
 
 def main(argv: list[str]) -> None:

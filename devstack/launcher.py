@@ -32,23 +32,25 @@ def free_port() -> int:
 
 @contextmanager
 def local_stack(log_path: Path, timeout_s: float = 90, data_dir: Path | None = None,
-                options: tuple[str, ...] = ()) -> Iterator[dict]:
+                options: tuple[str, ...] = (), runner: tuple[str, ...] = ("devstack", "run")) -> Iterator[dict]:
     """A running local stack: yields `{"base", "ws", "moto", "process", "log", "data_dir"}`; stopped with Ctrl-C
     on exit (`ws` is its WebSocket API).
 
     It starts empty, on a temporary data folder deleted afterwards, unless `data_dir` names one to keep
-    (a stack started again on it finds the data the last one left). `options` go to `devstack run`.
+    (a stack started again on it finds the data the last one left). `options` go to `devstack run`
+    (`runner`: the module and arguments that run it, e.g. the demo's own stack).
     """
     folder = nullcontext(data_dir) if data_dir else tempfile.TemporaryDirectory(prefix="o2o-stack-")
-    with folder as path, _stack_process(Path(log_path), timeout_s, Path(path), options) as running:
+    with folder as path, _stack_process(Path(log_path), timeout_s, Path(path), options, runner) as running:
         yield running
 
 
 @contextmanager
-def _stack_process(log_path: Path, timeout_s: float, data_dir: Path, options: tuple[str, ...]) -> Iterator[dict]:
+def _stack_process(log_path: Path, timeout_s: float, data_dir: Path, options: tuple[str, ...],
+                   runner: tuple[str, ...]) -> Iterator[dict]:
     port, moto_port, ws_port = free_port(), free_port(), free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    command = [sys.executable, "-m", "devstack", "run", "--port", str(port), "--moto-port", str(moto_port),
+    command = [sys.executable, "-m", *runner, "--port", str(port), "--moto-port", str(moto_port),
                "--ws-port", str(ws_port), "--data-dir", str(data_dir), *options]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
